@@ -1,0 +1,63 @@
+//! Unpadded standard base64, the encoding Matrix uses for keys and signatures.
+
+/// Decodes unpadded standard base64 (`A-Z a-z 0-9 + /`, no `=`), rejecting non-canonical
+/// trailing bits so each byte string has exactly one encoding.
+pub fn decode(s: &str) -> Result<Vec<u8>, String> {
+    if s.contains('=') {
+        return Err("has `=` padding: Matrix uses unpadded base64, remove the `=`".into());
+    }
+    if s.contains(['-', '_']) {
+        return Err(
+            "uses the URL-safe alphabet (`-`, `_`): Matrix uses standard base64 (`+`, `/`)".into(),
+        );
+    }
+    if s.len() % 4 == 1 {
+        return Err(format!("has an impossible length ({} characters)", s.len()));
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return Err(format!("contains `{}`, which is not base64", c as char)),
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    if acc != 0 {
+        return Err("is not canonical base64 (non-zero trailing bits)".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn decodes_unpadded() {
+        assert_eq!(decode("").unwrap(), b"");
+        assert_eq!(decode("Zg").unwrap(), b"f");
+        assert_eq!(decode("Zm8").unwrap(), b"fo");
+        assert_eq!(decode("Zm9v").unwrap(), b"foo");
+        assert_eq!(decode("+/8").unwrap(), [0xfb, 0xff]);
+    }
+
+    #[test]
+    fn rejects_padding_urlsafe_and_junk() {
+        assert!(decode("Zg==").unwrap_err().contains("padding"));
+        assert!(decode("-_8").unwrap_err().contains("URL-safe"));
+        assert!(decode("Zh").unwrap_err().contains("canonical"));
+        assert!(decode("Z").unwrap_err().contains("length"));
+        assert!(decode("Z!").unwrap_err().contains("not base64"));
+    }
+}

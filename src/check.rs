@@ -1,0 +1,75 @@
+//! `wellknownd check`: load everything the daemon would load and print exactly what it would
+//! serve, like `nginx -t` but showing the documents.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::config::{self, Document};
+use crate::http::Prepared;
+use crate::state::{Built, State};
+
+/// Runs the check; `Err` is the line explaining why the daemon would not start.
+pub fn run(path: &Path) -> Result<String, config::Error> {
+    let loaded = config::load(path)?;
+    let Built { state, warnings } = State::build(loaded.config)?;
+    let mut out = String::new();
+    for w in loaded.warnings.iter().chain(&warnings) {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out.push_str(&describe(&state));
+    let _ = writeln!(
+        out,
+        "{}: OK, {} domain(s), {} listener(s)",
+        path.display(),
+        state.sites.len(),
+        state.config.https.len() + state.config.http.len()
+    );
+    Ok(out)
+}
+
+/// Every listener, certificate and domain, with each document's status, headers and body.
+pub fn describe(state: &State) -> String {
+    let mut out = String::new();
+    let c = &state.config;
+    for a in &c.https {
+        let _ = writeln!(out, "listen https://{a}");
+    }
+    for a in &c.http {
+        let _ = writeln!(out, "listen http://{a}");
+    }
+    for p in &state.pairs {
+        let expiry = p
+            .not_after
+            .map_or("unknown".into(), crate::civil::format_utc);
+        let _ = writeln!(
+            out,
+            "certificate {}: {} (expires {expiry})",
+            p.paths.key,
+            p.paths.certificate.display()
+        );
+    }
+    for (site, domain) in state.sites.iter().zip(&c.domains) {
+        let default = if domain.default { " (default)" } else { "" };
+        let _ = writeln!(out, "\ndomain {}{default}", site.name);
+        for doc in Document::ALL {
+            match &site.documents[doc as usize] {
+                Some(p) => response(&mut out, doc.path(), p),
+                None => {
+                    let _ = writeln!(out, "  {}: not configured, answers 404", doc.path());
+                }
+            }
+        }
+        if let Some(r) = &site.redirect {
+            let _ = writeln!(out, "  other paths: 308 to {r}<path>");
+        }
+    }
+    out
+}
+
+fn response(out: &mut String, path: &str, p: &Prepared) {
+    let _ = writeln!(out, "  GET {path}\n    {}", p.status);
+    for (name, value) in &p.headers {
+        let _ = writeln!(out, "    {name}: {}", value.to_str().unwrap_or("<binary>"));
+    }
+    let _ = writeln!(out, "    {}", String::from_utf8_lossy(&p.body));
+}

@@ -1,0 +1,127 @@
+//! The TOML file exactly as an operator writes it. Every field's `///` doc is the reference for
+//! that key; `config.example.toml` shows them in use. Nothing here is checked beyond its TOML
+//! type: [`super::validate`] turns this into the [`super::model`].
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `Cache-Control: public, max-age=N` on every domain's documents, in seconds, unless a
+    /// `[[domain]]` sets its own. 300..=172800 (Synapse clamps to [5 min, 48 h]); default 14400.
+    pub cache_max_age_secs: Option<u64>,
+    /// Where to accept connections.
+    #[serde(default)]
+    pub listen: ListenFile,
+    /// The certificate served to every domain without a `[domain.tls]` of its own, and to
+    /// clients that send no SNI. Required when there are `https` listeners, unless every domain
+    /// has its own.
+    pub tls: Option<TlsFile>,
+    /// The domains served, one `[[domain]]` table each; at least one.
+    #[serde(default)]
+    pub domain: Vec<DomainFile>,
+}
+
+/// `[listen]`: socket addresses such as `"[::]:443"` or `"0.0.0.0:443"`. IPv6 sockets are
+/// v6-only, so an IPv4 and an IPv6 wildcard can be listed side by side.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenFile {
+    /// TLS listeners (HTTP/2 and HTTP/1.1 by ALPN).
+    #[serde(default)]
+    pub https: Vec<String>,
+    /// Plain-HTTP/1.1 listeners, for a load balancer that terminates TLS in front.
+    #[serde(default)]
+    pub http: Vec<String>,
+}
+
+/// A certificate chain and its private key, both PEM files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    /// The certificate chain, leaf first (Let's Encrypt: `fullchain.pem`).
+    pub certificate: String,
+    /// The private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC) PEM (Let's Encrypt: `privkey.pem`).
+    pub private_key: String,
+}
+
+/// `[[domain]]`: one Matrix server name and the documents served for it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainFile {
+    /// The server name, as in `@user:example.com`: requests whose `Host` is this name get this
+    /// domain's documents. A DNS name, without port.
+    pub name: String,
+    /// The delegated server name for `/.well-known/matrix/server`, e.g.
+    /// `"matrix.example.com:443"`: host and optional port, no scheme, no path. Absent: that
+    /// document answers 404.
+    pub server: Option<String>,
+    /// With several domains, answer requests whose `Host` matches none of them as this one
+    /// (at most one domain may say so). Otherwise an unknown `Host` gets 404.
+    #[serde(default)]
+    pub default: bool,
+    /// This domain's `Cache-Control` max-age in seconds; overrides the top-level key.
+    pub cache_max_age_secs: Option<u64>,
+    /// Send every path outside `/.well-known/matrix/` to this site with a 308, path and query
+    /// kept, e.g. `"https://www.example.com"`.
+    pub redirect: Option<String>,
+    /// Accept `http://` in this domain's URLs (homeserver, identity server, support page,
+    /// redirect). Off by default: clients on the internet need `https://`.
+    #[serde(default)]
+    pub allow_http_urls: bool,
+    /// `/.well-known/matrix/client`. Absent: that document answers 404.
+    pub client: Option<ClientFile>,
+    /// `/.well-known/matrix/support` (spec v1.10). Absent: that document answers 404.
+    pub support: Option<SupportFile>,
+    /// `/.well-known/matrix/policy_server` (spec v1.18). Absent: that document answers 404.
+    pub policy_server: Option<PolicyServerFile>,
+    /// A certificate for this domain alone, chosen when the client's SNI is this `name`.
+    pub tls: Option<TlsFile>,
+}
+
+/// `[domain.client]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFile {
+    /// `m.homeserver.base_url`: where clients reach the client-server API, e.g.
+    /// `"https://matrix.example.com"`. A trailing slash is removed.
+    pub homeserver: String,
+    /// `m.identity_server.base_url`, e.g. `"https://vector.im"`. Optional.
+    pub identity_server: Option<String>,
+    /// More keys copied verbatim into the document, e.g. `"org.matrix.msc4143.rtc_foci"`. Each
+    /// key must be namespaced (contain a dot) and may not be `m.homeserver`/`m.identity_server`.
+    #[serde(default)]
+    pub extra: toml::Table,
+}
+
+/// `[domain.support]`: at least one of `page` and `contacts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupportFile {
+    /// `support_page`: a web page for people who need help with this server.
+    pub page: Option<String>,
+    /// `contacts`: one `[[domain.support.contacts]]` table each.
+    #[serde(default)]
+    pub contacts: Vec<ContactFile>,
+}
+
+/// `[[domain.support.contacts]]`: a role and at least one of `matrix_id` and `email_address`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactFile {
+    /// `m.role.admin`, `m.role.security`, or a namespaced role such as `org.example.moderator`.
+    pub role: String,
+    /// A Matrix user ID, e.g. `"@admin:example.com"`.
+    pub matrix_id: Option<String>,
+    /// An email address.
+    pub email_address: Option<String>,
+}
+
+/// `[domain.policy_server]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyServerFile {
+    /// The policy server's ed25519 public key: unpadded standard base64 of its 32 bytes.
+    pub ed25519: String,
+}

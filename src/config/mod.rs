@@ -1,0 +1,114 @@
+//! Reading the config: [`file`] is the TOML as written, [`validate`] checks it and builds the
+//! [`model`], in which every document is already JSON. Errors name the file, the key and what
+//! to write instead.
+
+pub mod file;
+mod json;
+pub mod model;
+pub mod names;
+mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use model::{Config, Document, Domain, TlsPaths};
+
+/// Where the daemon looks for its config when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/wellknownd/config.toml";
+
+/// Why a config (or a certificate it names) cannot be used.
+#[derive(Debug)]
+pub enum Error {
+    /// The file could not be read at all.
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Not valid TOML, an unknown key, or a value of the wrong type.
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+    },
+    /// Well-formed, but a value is wrong; `key` is its path, e.g. `domain[0].server`.
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Read { path, source } => {
+                write!(f, "{}: cannot read: {source}", path.display())
+            }
+            Error::Parse {
+                path,
+                line,
+                column,
+                key,
+                message,
+            } => {
+                write!(f, "{}:{line}:{column}: ", path.display())?;
+                if !key.is_empty() {
+                    write!(f, "{key}: ")?;
+                }
+                f.write_str(message)
+            }
+            Error::Invalid { path, key, message } => {
+                write!(f, "{}: {key}: {message}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A config that loaded, with what the operator should hear about it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// One line each, starting with the key they concern.
+    pub warnings: Vec<String>,
+}
+
+/// Reads, parses and validates the file at `path`. Certificates are not read here.
+pub fn load(path: &Path) -> Result<Loaded, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Parses and validates `text` as if read from `path`.
+pub fn parse(path: &Path, text: &str) -> Result<Loaded, Error> {
+    let parse_error = |key: String, e: toml::de::Error| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_column(text, s.start));
+        let message = e.message().trim().replace('\n', " ");
+        Error::Parse {
+            path: path.to_owned(),
+            line,
+            column,
+            key,
+            message,
+        }
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| parse_error(String::new(), e))?;
+    let file: file::ConfigFile = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        parse_error(if key == "." { String::new() } else { key }, e.into_inner())
+    })?;
+    validate::validate(path, file)
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}

@@ -1,0 +1,88 @@
+//! Everything a domain answers, and everything any domain answers, prepared at config load.
+
+use http::StatusCode;
+use http::header::{self, HeaderName, HeaderValue};
+
+use super::prepared::{METHODS, Prepared};
+use crate::config::{Document, Domain};
+
+/// CORS preflight results may be cached this long. Chromium caps the value at 2 h, Firefox
+/// at 24 h; 2 h spares browsers a preflight per page load without pinning a wrong answer.
+const PREFLIGHT_MAX_AGE: &str = "7200";
+
+/// One domain's prepared responses.
+#[derive(Debug)]
+pub struct Site {
+    /// Lowercase domain name, compared with `Host`.
+    pub name: Box<str>,
+    /// Indexed by `Document as usize`; `None` answers 404.
+    pub documents: [Option<Prepared>; 4],
+    /// Base URL for paths outside `/.well-known/matrix/`.
+    pub redirect: Option<Box<str>>,
+}
+
+impl Site {
+    pub fn build(d: &Domain) -> Site {
+        let cache_control =
+            HeaderValue::try_from(format!("public, max-age={}", d.cache_max_age_secs))
+                .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=14400"));
+        let extra = [(header::CACHE_CONTROL, cache_control)];
+        let documents = Document::ALL.map(|doc| {
+            d.document(doc).map(|v| {
+                Prepared::json(
+                    StatusCode::OK,
+                    serde_json::to_vec(v).unwrap_or_default(),
+                    &extra,
+                )
+            })
+        });
+        Site {
+            name: d.name.as_str().into(),
+            documents,
+            redirect: d.redirect.as_deref().map(Into::into),
+        }
+    }
+}
+
+/// The responses that do not depend on the domain.
+#[derive(Debug)]
+pub struct Fixed {
+    pub not_found: Prepared,
+    pub unknown_host: Prepared,
+    pub method_not_allowed: Prepared,
+    pub preflight: Prepared,
+    /// A 308 without its `Location`, which the request path adds.
+    pub redirect: Prepared,
+}
+
+impl Fixed {
+    pub fn new() -> Fixed {
+        let allow: [(HeaderName, HeaderValue); 1] =
+            [(header::ALLOW, HeaderValue::from_static(METHODS))];
+        let max_age = [(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static(PREFLIGHT_MAX_AGE),
+        )];
+        Fixed {
+            not_found: Prepared::error(StatusCode::NOT_FOUND, "Unrecognized request", &[]),
+            unknown_host: Prepared::error(
+                StatusCode::NOT_FOUND,
+                "No Matrix domain is served at this host name",
+                &[],
+            ),
+            method_not_allowed: Prepared::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Unrecognized request method",
+                &allow,
+            ),
+            preflight: Prepared::empty(StatusCode::NO_CONTENT, &max_age),
+            redirect: Prepared::empty(StatusCode::PERMANENT_REDIRECT, &[]),
+        }
+    }
+}
+
+impl Default for Fixed {
+    fn default() -> Self {
+        Fixed::new()
+    }
+}

@@ -1,0 +1,34 @@
+//! wellknownd serves the Matrix delegation documents (`/.well-known/matrix/server`, `client`,
+//! `support`, `policy_server`) over TLS from one TOML config.
+//!
+//! # Where things are
+//!
+//! Data flows in one direction, and the modules follow it:
+//!
+//! 1. [`config`]: the TOML file ([`config::file`]), its validation, and the validated
+//!    [`config::model`] in which every document is already JSON. Errors name file and key.
+//! 2. [`state`]: one config generation ready to serve: the certificates ([`tls`]) and every
+//!    response prepared as bytes and headers ([`http::site`], [`http::prepared`]).
+//! 3. [`http::route`]: the pure function from a request and the state to a response. All
+//!    behaviour a client can observe is decided here, and unit tests call it without sockets.
+//! 4. [`server`]: listening sockets and connections. [`server::serve`] is the one entry point
+//!    that `main`, the tests and socket activation use: it accepts, does the TLS handshake,
+//!    speaks HTTP/1.1 or HTTP/2, and answers with [`http::route`].
+//! 5. [`run`]: the daemon's life (load, bind, serve, stop on a signal); [`check`]: the
+//!    `wellknownd check` report; [`cli`]: the command line.
+//!
+//! Small helpers: [`log`] (one line per event on stderr), [`civil`] (dates without a date
+//! crate), [`base64`] (Matrix's unpadded base64).
+#![forbid(unsafe_code)]
+
+pub mod base64;
+pub mod check;
+pub mod civil;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod log;
+pub mod run;
+pub mod server;
+pub mod state;
+pub mod tls;

@@ -1,0 +1,40 @@
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use wellknownd::cli::{self, Command};
+use wellknownd::{check, log, run};
+
+fn main() -> ExitCode {
+    match cli::parse(std::env::args().skip(1)) {
+        Ok(Command::Run { config }) => match run::run(&config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                log::error(e);
+                ExitCode::FAILURE
+            }
+        },
+        Ok(Command::Check { config }) => match check::run(&config) {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Ok(Command::Version) => {
+            println!("wellknownd {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Help) => {
+            print!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wellknownd: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

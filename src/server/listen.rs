@@ -1,0 +1,60 @@
+//! Binding listening sockets.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpListener;
+
+/// What a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    /// TLS, then HTTP/2 or HTTP/1.1 by ALPN.
+    Https,
+    /// Plain HTTP/1.1, behind a load balancer that terminates TLS.
+    Http,
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Proto::Https => "https",
+            Proto::Http => "http",
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Listener {
+    pub tcp: TcpListener,
+    pub proto: Proto,
+}
+
+/// Pending connections the kernel queues per listener before we accept them: enough for a
+/// burst of handshakes, small enough not to hide an overloaded daemon.
+const BACKLOG: i32 = 1024;
+
+impl Listener {
+    /// Binds `addr`. IPv6 sockets are v6-only, so `0.0.0.0:443` and `[::]:443` can both be
+    /// listed; SO_REUSEADDR lets a restart bind while old connections sit in TIME_WAIT.
+    pub fn bind(addr: SocketAddr, proto: Proto) -> std::io::Result<Listener> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        if addr.is_ipv6() {
+            socket.set_only_v6(true)?;
+        }
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(BACKLOG)?;
+        let tcp = TcpListener::from_std(socket.into())?;
+        Ok(Listener { tcp, proto })
+    }
+
+    /// The bound address (with the real port when bound to port 0), for logs.
+    pub fn address(&self) -> String {
+        match self.tcp.local_addr() {
+            Ok(a) => format!("{}://{a}", self.proto),
+            Err(_) => format!("{}://?", self.proto),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Loading a certificate chain and its key from PEM files, with the facts the operator should
+//! hear about: when it expires, and which names it covers.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::ParsedCertificate;
+use rustls::sign::CertifiedKey;
+
+use crate::config::{self, TlsPaths};
+
+/// Warn this long before a certificate expires: certbot renews at 30 days left, so 14 means
+/// renewal has been failing for two weeks.
+pub const EXPIRY_WARNING_SECS: i64 = 14 * 86_400;
+
+/// The one crypto provider, named explicitly: with two providers linked, rustls refuses to
+/// guess (and panics when asked for a default).
+pub fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .clone()
+}
+
+/// A loaded, consistent certificate/key pair.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub key: Arc<CertifiedKey>,
+    pub paths: TlsPaths,
+    /// `notAfter` of the leaf, seconds since the epoch (`None` if it could not be read).
+    pub not_after: Option<i64>,
+}
+
+impl Pair {
+    /// Reads both files; errors name `config`'s file and the `tls` key concerned.
+    pub fn load(config: &Path, paths: &TlsPaths) -> Result<Pair, config::Error> {
+        let err = |field: &str, file: &PathBuf, message: String| config::Error::Invalid {
+            path: config.to_owned(),
+            key: format!("{}.{field}", paths.key),
+            message: format!("{}: {message}", file.display()),
+        };
+        let chain = read_chain(&paths.certificate)
+            .map_err(|m| err("certificate", &paths.certificate, m))?;
+        let key =
+            read_key(&paths.private_key).map_err(|m| err("private_key", &paths.private_key, m))?;
+        let not_after = crate::tls::x509::not_after(&chain[0]);
+        let key = CertifiedKey::from_der(chain, key, &provider()).map_err(|e| {
+            err(
+                "private_key",
+                &paths.private_key,
+                format!("does not fit {}: {e}", paths.certificate.display()),
+            )
+        })?;
+        Ok(Pair {
+            key: Arc::new(key),
+            paths: paths.clone(),
+            not_after,
+        })
+    }
+
+    /// Whether the leaf certificate is valid for `name` (SAN DNS names, wildcards included).
+    pub fn covers(&self, name: &str) -> bool {
+        let (Some(leaf), Ok(name)) = (self.key.cert.first(), ServerName::try_from(name)) else {
+            return false;
+        };
+        ParsedCertificate::try_from(leaf)
+            .and_then(|p| rustls::client::verify_server_name(&p, &name))
+            .is_ok()
+    }
+
+    /// A warning when the certificate expires within [`EXPIRY_WARNING_SECS`] of `now`.
+    pub fn expiry_warning(&self, now: i64) -> Option<String> {
+        let left = self.not_after? - now;
+        let file = self.paths.certificate.display();
+        let at = crate::civil::format_utc(self.not_after?);
+        if left <= 0 {
+            Some(format!(
+                "{}.certificate: {file} EXPIRED at {at}: clients will refuse it",
+                self.paths.key
+            ))
+        } else if left < EXPIRY_WARNING_SECS {
+            Some(format!(
+                "{}.certificate: {file} expires at {at}, in {} days: is renewal working?",
+                self.paths.key,
+                left / 86_400
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let chain = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(pem_message)?;
+    if chain.is_empty() {
+        return Err("contains no `BEGIN CERTIFICATE` block".into());
+    }
+    Ok(chain)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
+    PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            "contains no private key (`BEGIN PRIVATE KEY`, `BEGIN RSA PRIVATE KEY` or `BEGIN EC PRIVATE KEY`)".into()
+        }
+        e => pem_message(e),
+    })
+}
+
+fn pem_message(e: rustls::pki_types::pem::Error) -> String {
+    match e {
+        rustls::pki_types::pem::Error::Io(io) => format!("cannot read: {io}"),
+        e => format!("is not valid PEM: {e}"),
+    }
+}

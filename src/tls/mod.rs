@@ -1,0 +1,33 @@
+//! TLS: certificate files ([`certs`]), the SNI choice among them ([`resolver`]), and the one
+//! rustls server config every TLS listener shares.
+
+pub mod certs;
+pub mod resolver;
+mod x509;
+
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use tokio::sync::watch;
+
+use crate::state::State;
+
+pub use certs::Pair;
+pub use resolver::CertStore;
+
+/// The server config for every TLS listener. It is built once: certificates are looked up in
+/// the current [`State`] on every handshake, so a reload changes them without touching the
+/// listeners, and the session cache and ticket keys survive reloads.
+pub fn server_config(
+    state: watch::Receiver<Arc<State>>,
+) -> Result<Arc<ServerConfig>, rustls::Error> {
+    let mut config = ServerConfig::builder_with_provider(certs::provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver::Resolver::new(state)));
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // Resumption makes repeat visitors cheap: stateless tickets (TLS 1.2 and 1.3) plus the
+    // default in-memory session cache for clients that do not take tickets.
+    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    Ok(Arc::new(config))
+}

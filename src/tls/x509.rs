@@ -1,0 +1,78 @@
+//! Just enough DER to read a certificate's `notAfter`: rustls does not expose it, and a full
+//! X.509 parser would be the largest dependency of the daemon for one date.
+
+use crate::civil::days_from_civil;
+
+/// One DER element: its tag and contents; `rest` is what follows it.
+fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, der) = der.split_first()?;
+    let (&first, der) = der.split_first()?;
+    let (len, der) = if first < 0x80 {
+        (usize::from(first), der)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || der.len() < n {
+            return None;
+        }
+        let len = der[..n]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        (len, &der[n..])
+    };
+    (der.len() >= len).then(|| (tag, &der[..len], &der[len..]))
+}
+
+/// `notAfter` of a DER certificate, in seconds since the epoch.
+pub fn not_after(cert: &[u8]) -> Option<i64> {
+    let (_, certificate, _) = element(cert)?;
+    let (_, tbs, _) = element(certificate)?;
+    let mut rest = tbs;
+    let (tag, _, after) = element(rest)?;
+    if tag == 0xa0 {
+        rest = after; // explicit version
+    }
+    for _ in 0..3 {
+        rest = element(rest)?.2; // serialNumber, signature, issuer
+    }
+    let (_, validity, _) = element(rest)?;
+    let (_, _, after_not_before) = element(validity)?;
+    let (tag, time, _) = element(after_not_before)?;
+    parse_time(tag, std::str::from_utf8(time).ok()?)
+}
+
+/// UTCTime (`YYMMDDHHMMSSZ`, tag 0x17) or GeneralizedTime (`YYYYMMDDHHMMSSZ`, tag 0x18).
+fn parse_time(tag: u8, s: &str) -> Option<i64> {
+    let digits = s.strip_suffix('Z')?;
+    let (year, rest) = match tag {
+        0x17 => {
+            let yy: i64 = digits.get(..2)?.parse().ok()?;
+            (
+                if yy < 50 { 2000 + yy } else { 1900 + yy },
+                digits.get(2..)?,
+            )
+        }
+        0x18 => (digits.get(..4)?.parse().ok()?, digits.get(4..)?),
+        _ => return None,
+    };
+    if rest.len() != 10 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let field = |i: usize| rest[i..i + 2].parse::<u32>().ok();
+    let days = days_from_civil(year, field(0)?, field(2)?);
+    let secs = i64::from(field(4)?) * 3600 + i64::from(field(6)?) * 60 + i64::from(field(8)?);
+    Some(days * 86_400 + secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn parses_both_time_forms() {
+        assert_eq!(parse_time(0x17, "700101000000Z"), Some(0));
+        assert_eq!(parse_time(0x17, "491231235959Z"), Some(2_524_607_999));
+        assert_eq!(parse_time(0x18, "20500101000000Z"), Some(2_524_608_000));
+        assert_eq!(parse_time(0x18, "2050010100000Z"), None);
+        assert_eq!(parse_time(0x17, "700101000000"), None);
+    }
+}
