@@ -62,7 +62,7 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
     };
     let https = addresses(&v, "listen.https", &file.listen.https)?;
     let http = addresses(&v, "listen.http", &file.listen.http)?;
-    if let Some(dup) = https.iter().find(|a| http.contains(a)) {
+    if let Some(dup) = https.iter().find(|a| a.port() != 0 && http.contains(a)) {
         return Err(v.err(
             "listen",
             format!("{dup} is listed under both https and http"),
@@ -137,7 +137,7 @@ fn addresses(v: &Validator, key: &str, list: &[String]) -> Result<Vec<SocketAddr
                 format!("`{s}` is not a socket address: write e.g. `[::]:443` or `0.0.0.0:443`"),
             )
         })?;
-        if out.contains(&addr) {
+        if addr.port() != 0 && out.contains(&addr) {
             return Err(v.err(format!("{key}[{i}]"), format!("{addr} is listed twice")));
         }
         out.push(addr);

@@ -1,0 +1,236 @@
+//! Test harness: a private CA minted per test, the daemon's own `serve` on 127.0.0.1:0, and
+//! a real HTTP client (hyper over tokio-rustls) for HTTP/1.1, HTTP/2 and plain HTTP.
+//! Every await is bounded by [`within`]; servers stop through their shutdown channel.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Version};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use wellknownd::server::{self, Shared, Shutdown};
+use wellknownd::state::State;
+
+/// Bound on every await in the tests: far above anything loopback needs, short enough that a
+/// hang fails the test instead of the CI run.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn within<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(TIMEOUT, f).await.expect("timed out")
+}
+
+/// The headers every response carries.
+pub const COMMON: [(&str, &str); 4] = [
+    ("access-control-allow-origin", "*"),
+    ("access-control-allow-methods", "GET, HEAD, OPTIONS"),
+    ("access-control-allow-headers", "X-Requested-With, Content-Type, Authorization"),
+    ("x-content-type-options", "nosniff"),
+];
+
+/// A throw-away CA and a directory for the files the daemon reads.
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+    issuer: Issuer<'static, KeyPair>,
+    pub ca: CertificateDer<'static>,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let ca = params.self_signed(&key).unwrap().der().clone();
+        Pki { dir: tempfile::tempdir().unwrap(), issuer: Issuer::new(params, key), ca }
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+
+    pub fn write(&self, file: &str, contents: &str) -> PathBuf {
+        let p = self.path(file);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// `<stem>.crt` and `<stem>.key` (PKCS#8), an ECDSA P-256 leaf for `names`.
+    pub fn leaf(&self, stem: &str, names: &[&str]) -> (PathBuf, PathBuf) {
+        let params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        self.leaf_with(stem, params, KeyPair::generate().unwrap())
+    }
+
+    pub fn leaf_with(&self, stem: &str, params: CertificateParams, key: KeyPair) -> (PathBuf, PathBuf) {
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let c = self.write(&format!("{stem}.crt"), &cert.pem());
+        let k = self.write(&format!("{stem}.key"), &key.serialize_pem());
+        (c, k)
+    }
+}
+
+/// The daemon's `serve` on every listener of a config, stopped through its channel.
+pub struct TestServer {
+    pub https: Vec<SocketAddr>,
+    pub http: Vec<SocketAddr>,
+    pub state: watch::Sender<Arc<State>>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Writes `config` to `config.toml` in the PKI directory, loads it as the daemon does and
+    /// serves it. Listen addresses should use port 0.
+    pub async fn start(pki: &Pki, config: &str) -> TestServer {
+        let state = load(pki, config);
+        let listeners = wellknownd::run::bind(&state.config).unwrap();
+        TestServer::start_on(state, listeners)
+    }
+
+    /// Serves `state` on listeners the test bound itself.
+    pub fn start_on(state: State, listeners: Vec<server::Listener>) -> TestServer {
+        let (state, shared) = Shared::new(state).unwrap();
+        let (stop, shutdown) = Shutdown::channel();
+        let (mut https, mut http, mut tasks) = (vec![], vec![], vec![]);
+        for l in listeners {
+            let addr = l.tcp.local_addr().unwrap();
+            match l.proto {
+                server::Proto::Https => https.push(addr),
+                server::Proto::Http => http.push(addr),
+            }
+            tasks.push(tokio::spawn(server::serve(l, shared.clone(), shutdown.clone())));
+        }
+        TestServer { https, http, state, stop, tasks }
+    }
+
+    pub fn tls(&self) -> SocketAddr {
+        self.https[0]
+    }
+
+    pub fn plain(&self) -> SocketAddr {
+        self.http[0]
+    }
+
+    /// Signals shutdown and waits for every listener to drain.
+    pub async fn stop(self) {
+        self.stop.send(true).unwrap();
+        for t in self.tasks {
+            within(t).await.unwrap();
+        }
+    }
+}
+
+/// Writes `config` to `config.toml` in the PKI directory and loads it as the daemon does.
+pub fn load(pki: &Pki, config: &str) -> State {
+    let path = pki.write("config.toml", config);
+    let loaded = wellknownd::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    State::build(loaded.config).unwrap_or_else(|e| panic!("{e}")).state
+}
+
+/// How the client talks to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    H1,
+    H2,
+    Plain,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// The leaf certificate the server presented (TLS only).
+    pub peer: Option<CertificateDer<'static>>,
+}
+
+impl Reply {
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap()
+    }
+
+    /// Asserts the exact set of headers: each expected one present exactly once with that
+    /// value, nothing else but one `date`.
+    pub fn assert_headers(&self, expected: &[(&str, &str)]) {
+        let mut want: Vec<(String, String)> = expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        want.sort();
+        let mut got: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.as_str() != "date")
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "headers of a {} response", self.status);
+        assert_eq!(self.headers.get_all("date").iter().count(), 1, "one date header");
+    }
+}
+
+/// A request for `path` on `host`, with extra headers.
+pub fn request(method: &str, host: &str, path: &str, headers: &[(&str, &str)]) -> Request<Empty<Bytes>> {
+    let mut b = Request::builder().method(method).uri(format!("https://{host}{path}"));
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Empty::new()).unwrap()
+}
+
+/// Sends one request on a fresh connection. `sni` is the TLS server name (a DNS name, or an
+/// IP address, for which rustls sends no SNI).
+pub async fn send(pki: &Pki, addr: SocketAddr, via: Via, sni: &str, req: Request<Empty<Bytes>>) -> Reply {
+    let tcp = within(TcpStream::connect(addr)).await.unwrap();
+    if via == Via::Plain {
+        return exchange(TokioIo::new(tcp), via, None, req).await;
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.clone()).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![if via == Via::H2 { b"h2".to_vec() } else { b"http/1.1".to_vec() }];
+    let name = ServerName::try_from(sni.to_string()).unwrap();
+    let tls = within(tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp)).await.unwrap();
+    let peer = tls.get_ref().1.peer_certificates().map(|c| c[0].clone());
+    exchange(TokioIo::new(tls), via, peer, req).await
+}
+
+async fn exchange<IO>(io: IO, via: Via, peer: Option<CertificateDer<'static>>, mut req: Request<Empty<Bytes>>) -> Reply
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let res = if via == Via::H2 {
+        let (mut sender, conn) = within(hyper::client::conn::http2::handshake(TokioExecutor::new(), io)).await.unwrap();
+        tokio::spawn(conn);
+        within(sender.send_request(req)).await.unwrap()
+    } else {
+        if !req.headers().contains_key("host") {
+            let host = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+            req.headers_mut().insert("host", host.parse().unwrap());
+        }
+        if req.uri().authority().is_some() {
+            *req.uri_mut() = req.uri().path_and_query().unwrap().as_str().parse().unwrap();
+        }
+        let (mut sender, conn) = within(hyper::client::conn::http1::handshake(io)).await.unwrap();
+        tokio::spawn(conn);
+        within(sender.send_request(req)).await.unwrap()
+    };
+    let (parts, body) = res.into_parts();
+    let body = within(body.collect()).await.unwrap().to_bytes().to_vec();
+    Reply { status: parts.status.as_u16(), version: parts.version, headers: parts.headers, body, peer }
+}
+
+/// GET/HEAD/... `path` with `Host: host`, SNI `host`.
+pub async fn call(pki: &Pki, addr: SocketAddr, via: Via, method: &str, host: &str, path: &str) -> Reply {
+    send(pki, addr, via, host, request(method, host, path, &[])).await
+}
