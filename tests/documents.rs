@@ -66,7 +66,10 @@ fn assert_reply(r: &common::Reply, status: u16, headers: &[(&'static str, String
 }
 
 fn json_headers(len: usize, cache: bool) -> Vec<(&'static str, String)> {
-    let mut h = vec![("content-type", "application/json".to_string()), ("content-length", len.to_string())];
+    let mut h = vec![
+        ("content-type", "application/json".to_string()),
+        ("content-length", len.to_string()),
+    ];
     if cache {
         h.push(("cache-control", "public, max-age=14400".into()));
     }
@@ -78,7 +81,11 @@ async fn each_protocol(check: impl AsyncFn(&Pki, std::net::SocketAddr, Via)) {
     pki.leaf("example", &["example.com"]);
     let server = TestServer::start(&pki, &config()).await;
     for via in [Via::H1, Via::H2, Via::Plain] {
-        let addr = if via == Via::Plain { server.plain() } else { server.tls() };
+        let addr = if via == Via::Plain {
+            server.plain()
+        } else {
+            server.tls()
+        };
         check(&pki, addr, via).await;
     }
     server.stop().await;
@@ -97,10 +104,25 @@ async fn documents_answer_get_and_head_with_every_header() {
         for (path, body) in docs {
             let r = call(pki, addr, via, "GET", "example.com", path).await;
             assert_reply(&r, 200, &json_headers(body.len(), true), body);
-            assert_eq!(r.version, if via == Via::H2 { http::Version::HTTP_2 } else { http::Version::HTTP_11 });
+            assert_eq!(
+                r.version,
+                if via == Via::H2 {
+                    http::Version::HTTP_2
+                } else {
+                    http::Version::HTTP_11
+                }
+            );
             let head = call(pki, addr, via, "HEAD", "example.com", path).await;
             assert_reply(&head, 200, &json_headers(body.len(), true), "");
-            let query = call(pki, addr, via, "GET", "example.com", &format!("{path}?cachebust=1")).await;
+            let query = call(
+                pki,
+                addr,
+                via,
+                "GET",
+                "example.com",
+                &format!("{path}?cachebust=1"),
+            )
+            .await;
             assert_reply(&query, 200, &json_headers(body.len(), true), body);
         }
     })
@@ -110,12 +132,19 @@ async fn documents_answer_get_and_head_with_every_header() {
 #[tokio::test]
 async fn preflight_answers_204_on_any_path() {
     each_protocol(async |pki, addr, via| {
-        for path in ["/.well-known/matrix/client", "/.well-known/matrix/nothing", "/elsewhere"] {
+        for path in [
+            "/.well-known/matrix/client",
+            "/.well-known/matrix/nothing",
+            "/elsewhere",
+        ] {
             let req = common::request(
                 "OPTIONS",
                 "example.com",
                 path,
-                &[("origin", "https://app.element.io"), ("access-control-request-headers", "authorization")],
+                &[
+                    ("origin", "https://app.element.io"),
+                    ("access-control-request-headers", "authorization"),
+                ],
             );
             let r = send(pki, addr, via, "example.com", req).await;
             assert_reply(&r, 204, &[("access-control-max-age", "7200".into())], "");
@@ -128,7 +157,15 @@ async fn preflight_answers_204_on_any_path() {
 async fn other_methods_on_documents_get_405_with_allow() {
     each_protocol(async |pki, addr, via| {
         for method in ["POST", "PUT", "DELETE", "PATCH"] {
-            let r = call(pki, addr, via, method, "example.com", "/.well-known/matrix/client").await;
+            let r = call(
+                pki,
+                addr,
+                via,
+                method,
+                "example.com",
+                "/.well-known/matrix/client",
+            )
+            .await;
             let mut h = json_headers(NOT_ALLOWED.len(), false);
             h.push(("allow", "GET, HEAD, OPTIONS".into()));
             assert_reply(&r, 405, &h, NOT_ALLOWED);
@@ -163,12 +200,26 @@ async fn other_paths_redirect_to_the_website_keeping_path_and_query() {
     each_protocol(async |pki, addr, via| {
         for (path, location) in [
             ("/", "https://www.example.com/"),
-            ("/about/team?lang=en", "https://www.example.com/about/team?lang=en"),
-            ("/.well-known/security.txt", "https://www.example.com/.well-known/security.txt"),
+            (
+                "/about/team?lang=en",
+                "https://www.example.com/about/team?lang=en",
+            ),
+            (
+                "/.well-known/security.txt",
+                "https://www.example.com/.well-known/security.txt",
+            ),
         ] {
             for method in ["GET", "HEAD", "POST"] {
                 let r = call(pki, addr, via, method, "example.com", path).await;
-                assert_reply(&r, 308, &[("content-length", "0".into()), ("location", location.into())], "");
+                assert_reply(
+                    &r,
+                    308,
+                    &[
+                        ("content-length", "0".into()),
+                        ("location", location.into()),
+                    ],
+                    "",
+                );
             }
         }
     })
@@ -191,12 +242,25 @@ async fn unconfigured_documents_and_paths_answer_404_without_redirect() {
         server = "matrix.example.com:8448"
     "#;
     let server = TestServer::start(&pki, config).await;
-    let r = call(&pki, server.tls(), Via::H2, "GET", "example.com", "/.well-known/matrix/server").await;
+    let r = call(
+        &pki,
+        server.tls(),
+        Via::H2,
+        "GET",
+        "example.com",
+        "/.well-known/matrix/server",
+    )
+    .await;
     let body = r#"{"m.server":"matrix.example.com:8448"}"#;
     let mut h = json_headers(body.len(), false);
     h.push(("cache-control", "public, max-age=3600".into()));
     assert_reply(&r, 200, &h, body);
-    for path in ["/.well-known/matrix/client", "/.well-known/matrix/support", "/.well-known/matrix/policy_server", "/"] {
+    for path in [
+        "/.well-known/matrix/client",
+        "/.well-known/matrix/support",
+        "/.well-known/matrix/policy_server",
+        "/",
+    ] {
         for method in ["GET", "POST"] {
             let r = call(&pki, server.tls(), Via::H1, method, "example.com", path).await;
             assert_reply(&r, 404, &json_headers(NOT_FOUND.len(), false), NOT_FOUND);

@@ -8,7 +8,8 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use wellknownd::server::{Listener, Proto};
 
-const UNKNOWN_HOST: &str = r#"{"errcode":"M_UNRECOGNIZED","error":"No Matrix domain is served at this host name"}"#;
+const UNKNOWN_HOST: &str =
+    r#"{"errcode":"M_UNRECOGNIZED","error":"No Matrix domain is served at this host name"}"#;
 
 fn config(default_two: bool) -> String {
     format!(
@@ -62,15 +63,30 @@ async fn sni_picks_the_certificate_and_host_picks_the_document() {
     for via in [Via::H1, Via::H2] {
         for name in ["one.test", "two.test"] {
             let stem = &name[..3];
-            let r = call(&pki, server.tls(), via, "GET", name, "/.well-known/matrix/server").await;
+            let r = call(
+                &pki,
+                server.tls(),
+                via,
+                "GET",
+                name,
+                "/.well-known/matrix/server",
+            )
+            .await;
             assert_eq!(r.status, 200);
             assert_eq!(r.text(), server_body(name));
-            assert_eq!(r.peer.as_ref(), Some(&cert(&pki, stem)), "{name} gets its own certificate");
+            assert_eq!(
+                r.peer.as_ref(),
+                Some(&cert(&pki, stem)),
+                "{name} gets its own certificate"
+            );
         }
         // SNI for one domain, Host for the other: the Host decides the document.
         let req = request("GET", "two.test", "/.well-known/matrix/server", &[]);
         let r = send(&pki, server.tls(), via, "one.test", req).await;
-        assert_eq!((r.status, r.text()), (200, server_body("two.test").as_str()));
+        assert_eq!(
+            (r.status, r.text()),
+            (200, server_body("two.test").as_str())
+        );
     }
     server.stop().await;
 }
@@ -80,11 +96,19 @@ async fn host_is_compared_without_case_port_or_trailing_dot() {
     let pki = pki();
     let server = TestServer::start(&pki, &config(false)).await;
     for via in [Via::H1, Via::H2, Via::Plain] {
-        let addr = if via == Via::Plain { server.plain() } else { server.tls() };
+        let addr = if via == Via::Plain {
+            server.plain()
+        } else {
+            server.tls()
+        };
         for host in ["ONE.test", "one.test:8443", "one.test.", "One.Test.:443"] {
             let req = request("GET", host, "/.well-known/matrix/server", &[]);
             let r = send(&pki, addr, via, "one.test", req).await;
-            assert_eq!((r.status, r.text()), (200, server_body("one.test").as_str()), "{via:?} Host {host}");
+            assert_eq!(
+                (r.status, r.text()),
+                (200, server_body("one.test").as_str()),
+                "{via:?} Host {host}"
+            );
         }
     }
     server.stop().await;
@@ -95,7 +119,15 @@ async fn unknown_host_gets_404_with_cors_and_the_default_certificate() {
     let pki = pki();
     let server = TestServer::start(&pki, &config(false)).await;
     for via in [Via::H1, Via::H2] {
-        let r = call(&pki, server.tls(), via, "GET", "fallback.test", "/.well-known/matrix/server").await;
+        let r = call(
+            &pki,
+            server.tls(),
+            via,
+            "GET",
+            "fallback.test",
+            "/.well-known/matrix/server",
+        )
+        .await;
         assert_eq!(r.status, 404);
         assert_eq!(r.text(), UNKNOWN_HOST);
         assert_eq!(r.headers["access-control-allow-origin"], "*");
@@ -103,11 +135,27 @@ async fn unknown_host_gets_404_with_cors_and_the_default_certificate() {
         assert_eq!(r.peer.as_ref(), Some(&cert(&pki, "default")));
         // No SNI at all (a client connecting by IP, a load-balancer check): the default
         // certificate, not a failed handshake.
-        let r = call(&pki, server.tls(), via, "GET", "127.0.0.1", "/.well-known/matrix/server").await;
+        let r = call(
+            &pki,
+            server.tls(),
+            via,
+            "GET",
+            "127.0.0.1",
+            "/.well-known/matrix/server",
+        )
+        .await;
         assert_eq!((r.status, r.text()), (404, UNKNOWN_HOST));
         assert_eq!(r.peer.as_ref(), Some(&cert(&pki, "default")));
     }
-    let r = call(&pki, server.plain(), Via::Plain, "GET", "three.test", "/.well-known/matrix/server").await;
+    let r = call(
+        &pki,
+        server.plain(),
+        Via::Plain,
+        "GET",
+        "three.test",
+        "/.well-known/matrix/server",
+    )
+    .await;
     assert_eq!((r.status, r.text()), (404, UNKNOWN_HOST));
     server.stop().await;
 }
@@ -117,11 +165,33 @@ async fn the_default_domain_answers_unknown_hosts() {
     let pki = pki();
     let server = TestServer::start(&pki, &config(true)).await;
     for host in ["three.test", "127.0.0.1"] {
-        let r = call(&pki, server.plain(), Via::Plain, "GET", host, "/.well-known/matrix/server").await;
-        assert_eq!((r.status, r.text()), (200, server_body("two.test").as_str()));
+        let r = call(
+            &pki,
+            server.plain(),
+            Via::Plain,
+            "GET",
+            host,
+            "/.well-known/matrix/server",
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.text()),
+            (200, server_body("two.test").as_str())
+        );
     }
-    let r = call(&pki, server.plain(), Via::Plain, "GET", "one.test", "/.well-known/matrix/server").await;
-    assert_eq!((r.status, r.text()), (200, server_body("one.test").as_str()));
+    let r = call(
+        &pki,
+        server.plain(),
+        Via::Plain,
+        "GET",
+        "one.test",
+        "/.well-known/matrix/server",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.text()),
+        (200, server_body("one.test").as_str())
+    );
     server.stop().await;
 }
 
@@ -137,8 +207,19 @@ async fn a_single_domain_answers_whatever_the_host_and_plain_http_needs_no_certi
     "#;
     let server = TestServer::start(&pki, config).await;
     for host in ["example.com", "localhost", "10.0.0.1:8080"] {
-        let r = call(&pki, server.plain(), Via::Plain, "GET", host, "/.well-known/matrix/server").await;
-        assert_eq!((r.status, r.text()), (200, r#"{"m.server":"matrix.example.com:443"}"#));
+        let r = call(
+            &pki,
+            server.plain(),
+            Via::Plain,
+            "GET",
+            host,
+            "/.well-known/matrix/server",
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.text()),
+            (200, r#"{"m.server":"matrix.example.com:443"}"#)
+        );
     }
     server.stop().await;
 }
@@ -165,7 +246,15 @@ async fn ipv4_and_ipv6_wildcards_bind_the_same_port() {
     let v6 = Listener::bind(format!("[::]:{port}").parse().unwrap(), Proto::Https).unwrap();
     let server = TestServer::start_on(common::load(&pki, config), vec![v4, v6]);
     for addr in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
-        let r = call(&pki, addr.parse().unwrap(), Via::H2, "GET", "example.com", "/.well-known/matrix/server").await;
+        let r = call(
+            &pki,
+            addr.parse().unwrap(),
+            Via::H2,
+            "GET",
+            "example.com",
+            "/.well-known/matrix/server",
+        )
+        .await;
         assert_eq!(r.status, 200, "{addr}");
     }
     server.stop().await;

@@ -47,12 +47,15 @@ impl Pair {
         let key =
             read_key(&paths.private_key).map_err(|m| err("private_key", &paths.private_key, m))?;
         let not_after = crate::tls::x509::not_after(&chain[0]);
+        let cert = paths.certificate.display();
         let key = CertifiedKey::from_der(chain, key, &provider()).map_err(|e| {
-            err(
-                "private_key",
-                &paths.private_key,
-                format!("does not fit {}: {e}", paths.certificate.display()),
-            )
+            let message = match e {
+                rustls::Error::InconsistentKeys(_) => {
+                    format!("is not the key of {cert} (their public keys differ; mid-renewal, or the wrong file?)")
+                }
+                e => format!("cannot be used with {cert}: {e}"),
+            };
+            err("private_key", &paths.private_key, message)
         })?;
         Ok(Pair {
             key: Arc::new(key),

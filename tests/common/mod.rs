@@ -33,7 +33,10 @@ pub async fn within<F: Future>(f: F) -> F::Output {
 pub const COMMON: [(&str, &str); 4] = [
     ("access-control-allow-origin", "*"),
     ("access-control-allow-methods", "GET, HEAD, OPTIONS"),
-    ("access-control-allow-headers", "X-Requested-With, Content-Type, Authorization"),
+    (
+        "access-control-allow-headers",
+        "X-Requested-With, Content-Type, Authorization",
+    ),
     ("x-content-type-options", "nosniff"),
 ];
 
@@ -50,7 +53,11 @@ impl Pki {
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let key = KeyPair::generate().unwrap();
         let ca = params.self_signed(&key).unwrap().der().clone();
-        Pki { dir: tempfile::tempdir().unwrap(), issuer: Issuer::new(params, key), ca }
+        Pki {
+            dir: tempfile::tempdir().unwrap(),
+            issuer: Issuer::new(params, key),
+            ca,
+        }
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
@@ -65,11 +72,18 @@ impl Pki {
 
     /// `<stem>.crt` and `<stem>.key` (PKCS#8), an ECDSA P-256 leaf for `names`.
     pub fn leaf(&self, stem: &str, names: &[&str]) -> (PathBuf, PathBuf) {
-        let params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let params =
+            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
         self.leaf_with(stem, params, KeyPair::generate().unwrap())
     }
 
-    pub fn leaf_with(&self, stem: &str, params: CertificateParams, key: KeyPair) -> (PathBuf, PathBuf) {
+    pub fn leaf_with(
+        &self,
+        stem: &str,
+        params: CertificateParams,
+        key: KeyPair,
+    ) -> (PathBuf, PathBuf) {
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         let c = self.write(&format!("{stem}.crt"), &cert.pem());
         let k = self.write(&format!("{stem}.key"), &key.serialize_pem());
@@ -106,9 +120,19 @@ impl TestServer {
                 server::Proto::Https => https.push(addr),
                 server::Proto::Http => http.push(addr),
             }
-            tasks.push(tokio::spawn(server::serve(l, shared.clone(), shutdown.clone())));
+            tasks.push(tokio::spawn(server::serve(
+                l,
+                shared.clone(),
+                shutdown.clone(),
+            )));
         }
-        TestServer { https, http, state, stop, tasks }
+        TestServer {
+            https,
+            http,
+            state,
+            stop,
+            tasks,
+        }
     }
 
     pub fn tls(&self) -> SocketAddr {
@@ -132,7 +156,9 @@ impl TestServer {
 pub fn load(pki: &Pki, config: &str) -> State {
     let path = pki.write("config.toml", config);
     let loaded = wellknownd::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    State::build(loaded.config).unwrap_or_else(|e| panic!("{e}")).state
+    State::build(loaded.config)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .state
 }
 
 /// How the client talks to the server.
@@ -161,7 +187,10 @@ impl Reply {
     /// Asserts the exact set of headers: each expected one present exactly once with that
     /// value, nothing else but one `date`.
     pub fn assert_headers(&self, expected: &[(&str, &str)]) {
-        let mut want: Vec<(String, String)> = expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut want: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         want.sort();
         let mut got: Vec<(String, String)> = self
             .headers
@@ -171,13 +200,24 @@ impl Reply {
             .collect();
         got.sort();
         assert_eq!(got, want, "headers of a {} response", self.status);
-        assert_eq!(self.headers.get_all("date").iter().count(), 1, "one date header");
+        assert_eq!(
+            self.headers.get_all("date").iter().count(),
+            1,
+            "one date header"
+        );
     }
 }
 
 /// A request for `path` on `host`, with extra headers.
-pub fn request(method: &str, host: &str, path: &str, headers: &[(&str, &str)]) -> Request<Empty<Bytes>> {
-    let mut b = Request::builder().method(method).uri(format!("https://{host}{path}"));
+pub fn request(
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Request<Empty<Bytes>> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(format!("https://{host}{path}"));
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
@@ -186,51 +226,100 @@ pub fn request(method: &str, host: &str, path: &str, headers: &[(&str, &str)]) -
 
 /// Sends one request on a fresh connection. `sni` is the TLS server name (a DNS name, or an
 /// IP address, for which rustls sends no SNI).
-pub async fn send(pki: &Pki, addr: SocketAddr, via: Via, sni: &str, req: Request<Empty<Bytes>>) -> Reply {
+pub async fn send(
+    pki: &Pki,
+    addr: SocketAddr,
+    via: Via,
+    sni: &str,
+    req: Request<Empty<Bytes>>,
+) -> Reply {
     let tcp = within(TcpStream::connect(addr)).await.unwrap();
     if via == Via::Plain {
         return exchange(TokioIo::new(tcp), via, None, req).await;
     }
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca.clone()).unwrap();
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![if via == Via::H2 { b"h2".to_vec() } else { b"http/1.1".to_vec() }];
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![if via == Via::H2 {
+        b"h2".to_vec()
+    } else {
+        b"http/1.1".to_vec()
+    }];
     let name = ServerName::try_from(sni.to_string()).unwrap();
-    let tls = within(tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp)).await.unwrap();
+    let tls = within(tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp))
+        .await
+        .unwrap();
     let peer = tls.get_ref().1.peer_certificates().map(|c| c[0].clone());
     exchange(TokioIo::new(tls), via, peer, req).await
 }
 
-async fn exchange<IO>(io: IO, via: Via, peer: Option<CertificateDer<'static>>, mut req: Request<Empty<Bytes>>) -> Reply
+async fn exchange<IO>(
+    io: IO,
+    via: Via,
+    peer: Option<CertificateDer<'static>>,
+    mut req: Request<Empty<Bytes>>,
+) -> Reply
 where
     IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let res = if via == Via::H2 {
-        let (mut sender, conn) = within(hyper::client::conn::http2::handshake(TokioExecutor::new(), io)).await.unwrap();
+        let (mut sender, conn) = within(hyper::client::conn::http2::handshake(
+            TokioExecutor::new(),
+            io,
+        ))
+        .await
+        .unwrap();
         tokio::spawn(conn);
         within(sender.send_request(req)).await.unwrap()
     } else {
         if !req.headers().contains_key("host") {
-            let host = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+            let host = req
+                .uri()
+                .authority()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             req.headers_mut().insert("host", host.parse().unwrap());
         }
         if req.uri().authority().is_some() {
-            *req.uri_mut() = req.uri().path_and_query().unwrap().as_str().parse().unwrap();
+            *req.uri_mut() = req
+                .uri()
+                .path_and_query()
+                .unwrap()
+                .as_str()
+                .parse()
+                .unwrap();
         }
-        let (mut sender, conn) = within(hyper::client::conn::http1::handshake(io)).await.unwrap();
+        let (mut sender, conn) = within(hyper::client::conn::http1::handshake(io))
+            .await
+            .unwrap();
         tokio::spawn(conn);
         within(sender.send_request(req)).await.unwrap()
     };
     let (parts, body) = res.into_parts();
     let body = within(body.collect()).await.unwrap().to_bytes().to_vec();
-    Reply { status: parts.status.as_u16(), version: parts.version, headers: parts.headers, body, peer }
+    Reply {
+        status: parts.status.as_u16(),
+        version: parts.version,
+        headers: parts.headers,
+        body,
+        peer,
+    }
 }
 
 /// GET/HEAD/... `path` with `Host: host`, SNI `host`.
-pub async fn call(pki: &Pki, addr: SocketAddr, via: Via, method: &str, host: &str, path: &str) -> Reply {
+pub async fn call(
+    pki: &Pki,
+    addr: SocketAddr,
+    via: Via,
+    method: &str,
+    host: &str,
+    path: &str,
+) -> Reply {
     send(pki, addr, via, host, request(method, host, path, &[])).await
 }

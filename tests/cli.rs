@@ -1,0 +1,252 @@
+//! The binary as an operator runs it: `check` and its exit codes, `--version`, `--help`, and
+//! the daemon itself started, answering over TLS, and stopped by SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{Pki, TIMEOUT, Via, call, within};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wellknownd");
+
+fn config(server: &str) -> String {
+    format!(
+        "[listen]\nhttps = [\"127.0.0.1:0\"]\nhttp = [\"127.0.0.1:0\"]\n[tls]\ncertificate = \"example.crt\"\nprivate_key = \"example.key\"\n\
+         [[domain]]\nname = \"example.com\"\nserver = \"{server}\"\n[domain.client]\nhomeserver = \"https://matrix.example.com\"\n"
+    )
+}
+
+fn wellknownd(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn check_prints_what_would_be_served_and_exits_0() {
+    let pki = Pki::new();
+    pki.leaf("example", &["example.com"]);
+    let path = pki.write("config.toml", &config("matrix.example.com"));
+    let out = wellknownd(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let dir = pki.dir.path().display();
+    for line in [
+        "warning: domain[0].server: `matrix.example.com` has no port: remote servers will look up SRV records for it, then connect to port 8448; write `matrix.example.com:443` if it listens on 443".to_string(),
+        "listen https://127.0.0.1:0".into(),
+        "listen http://127.0.0.1:0".into(),
+        "domain example.com".into(),
+        "  GET /.well-known/matrix/server".into(),
+        "    200 OK".into(),
+        "    content-type: application/json".into(),
+        "    cache-control: public, max-age=14400".into(),
+        "    access-control-allow-origin: *".into(),
+        "    {\"m.server\":\"matrix.example.com\"}".into(),
+        "    {\"m.homeserver\":{\"base_url\":\"https://matrix.example.com\"}}".into(),
+        "  /.well-known/matrix/support: not configured, answers 404".into(),
+        format!("{dir}/config.toml: OK, 1 domain(s), 2 listener(s)"),
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "missing line {line:?} in:\n{stdout}");
+    }
+    // rcgen's default notAfter.
+    let cert = format!("certificate tls: {dir}/example.crt (expires 4096-01-01T00:00:00Z)");
+    assert!(stdout.lines().any(|l| l == cert), "{stdout}");
+}
+
+#[test]
+fn check_exits_1_with_one_line_naming_file_and_key() {
+    let pki = Pki::new();
+    pki.leaf("example", &["example.com"]);
+    let path = pki.write("config.toml", &config("https://matrix.example.com"));
+    let out = wellknownd(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: {}: domain[0].server: `https://matrix.example.com` contains a scheme (`https://`): m.server is a host and port only; write `matrix.example.com:443`\n",
+            path.display()
+        )
+    );
+    assert_eq!(text(&out.stdout), "");
+
+    let missing = pki.path("nope.toml");
+    let out = wellknownd(&["check", "--config", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: {}: cannot read: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+
+    std::fs::remove_file(pki.path("example.key")).unwrap();
+    let out = wellknownd(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn version_help_and_bad_arguments() {
+    let out = wellknownd(&["--version"]);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (
+            Some(0),
+            concat!("wellknownd ", env!("CARGO_PKG_VERSION"), "\n")
+        )
+    );
+    let out = wellknownd(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("wellknownd check [--config PATH]"));
+    let out = wellknownd(&["--frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "wellknownd: unexpected argument `--frobnicate` (see --help)\n"
+    );
+}
+
+/// The daemon's stderr, line by line, from a reader thread.
+struct Daemon {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Daemon {
+    fn start(config: &std::path::Path) -> Daemon {
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(config)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Daemon {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a log line containing `needle` and returns it.
+    fn line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no `{needle}` in {:#?}", self.seen));
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// Polls for the exit status, bounded.
+    fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn address(line: &str) -> std::net::SocketAddr {
+    line.rsplit("://").next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_daemon_serves_and_stops_cleanly_on_sigterm() {
+    let pki = Pki::new();
+    pki.leaf("example", &["example.com"]);
+    let path = pki.write("config.toml", &config("matrix.example.com:443"));
+    let mut daemon = Daemon::start(&path);
+    assert!(
+        daemon
+            .line("domain example.com")
+            .ends_with("info: domain example.com: server, client, m.server matrix.example.com:443")
+    );
+    let https = address(&daemon.line("listening on https://"));
+    let http = address(&daemon.line("listening on http://"));
+    let r = call(
+        &pki,
+        https,
+        Via::H2,
+        "GET",
+        "example.com",
+        "/.well-known/matrix/server",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.text()),
+        (200, r#"{"m.server":"matrix.example.com:443"}"#)
+    );
+    let r = call(
+        &pki,
+        http,
+        Via::Plain,
+        "GET",
+        "example.com",
+        "/.well-known/matrix/client",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.text()),
+        (
+            200,
+            r#"{"m.homeserver":{"base_url":"https://matrix.example.com"}}"#
+        )
+    );
+
+    let kill = within(
+        tokio::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(daemon.child.id().to_string())
+            .status(),
+    );
+    assert!(kill.await.unwrap().success());
+    daemon.line("stopping: finishing requests in flight");
+    daemon.line("info: stopped");
+    assert_eq!(daemon.wait().code(), Some(0));
+}
+
+#[test]
+fn the_daemon_refuses_to_start_on_a_bad_config() {
+    let pki = Pki::new();
+    let path = pki.write("config.toml", &config("matrix.example.com:443"));
+    let mut daemon = Daemon::start(&path);
+    let line = daemon.line("error:");
+    let dir = pki.dir.path().display();
+    assert!(
+        line.ends_with(&format!("error: {dir}/config.toml: tls.certificate: {dir}/example.crt: cannot read: No such file or directory (os error 2)")),
+        "{line}"
+    );
+    assert_eq!(daemon.wait().code(), Some(1));
+}
