@@ -17,6 +17,26 @@
 //! 5. [`run`]: the daemon's life (load, bind, serve, stop on a signal); [`check`]: the
 //!    `wellknownd check` report; [`cli`]: the command line.
 //!
+//! The whole request path in five lines, without sockets:
+//!
+//! ```
+//! use std::path::Path;
+//! let text = r#"
+//!     [listen]
+//!     http = ["127.0.0.1:8080"]
+//!     [[domain]]
+//!     name = "example.com"
+//!     server = "matrix.example.com:443"
+//! "#;
+//! let config = wellknownd::config::parse(Path::new("example.toml"), text).unwrap().config;
+//! let state = wellknownd::state::State::without_certs(config);
+//! let request = http::Request::get("/.well-known/matrix/server").body(()).unwrap();
+//! let response = wellknownd::http::route(&state, &request);
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.headers()["content-type"], "application/json");
+//! assert_eq!(response.headers()["cache-control"], "public, max-age=14400");
+//! ```
+//!
 //! Small helpers: [`log`] (one line per event on stderr), [`civil`] (dates without a date
 //! crate), [`base64`] (Matrix's unpadded base64).
 #![forbid(unsafe_code)]
