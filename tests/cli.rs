@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Pki, TIMEOUT, Via, call, within};
+use common::{Pki, TIMEOUT, Via, call, server_document, within};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wellknownd");
 
@@ -195,18 +195,9 @@ async fn the_daemon_serves_and_stops_cleanly_on_sigterm() {
     );
     let https = address(&daemon.line("listening on https://"));
     let http = address(&daemon.line("listening on http://"));
-    let r = call(
-        &pki,
-        https,
-        Via::H2,
-        "GET",
-        "example.com",
-        "/.well-known/matrix/server",
-    )
-    .await;
     assert_eq!(
-        (r.status, r.text()),
-        (200, r#"{"m.server":"matrix.example.com:443"}"#)
+        server_document(&pki, https, Via::H2, "example.com").await,
+        (200, r#"{"m.server":"matrix.example.com:443"}"#.to_string())
     );
     let r = call(
         &pki,

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Pki, TestServer, Via, call, request, send};
+use common::{Pki, TestServer, Via, call, request, send, server_document};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use wellknownd::server::{Listener, Proto};
@@ -135,28 +135,16 @@ async fn unknown_host_gets_404_with_cors_and_the_default_certificate() {
         assert_eq!(r.peer.as_ref(), Some(&cert(&pki, "default")));
         // No SNI at all (a client connecting by IP, a load-balancer check): the default
         // certificate, not a failed handshake.
-        let r = call(
-            &pki,
-            server.tls(),
-            via,
-            "GET",
-            "127.0.0.1",
-            "/.well-known/matrix/server",
-        )
-        .await;
-        assert_eq!((r.status, r.text()), (404, UNKNOWN_HOST));
+        assert_eq!(
+            server_document(&pki, server.tls(), via, "127.0.0.1").await,
+            (404, UNKNOWN_HOST.to_string())
+        );
         assert_eq!(r.peer.as_ref(), Some(&cert(&pki, "default")));
     }
-    let r = call(
-        &pki,
-        server.plain(),
-        Via::Plain,
-        "GET",
-        "three.test",
-        "/.well-known/matrix/server",
-    )
-    .await;
-    assert_eq!((r.status, r.text()), (404, UNKNOWN_HOST));
+    assert_eq!(
+        server_document(&pki, server.plain(), Via::Plain, "three.test").await,
+        (404, UNKNOWN_HOST.to_string())
+    );
     server.stop().await;
 }
 
@@ -165,32 +153,14 @@ async fn the_default_domain_answers_unknown_hosts() {
     let pki = pki();
     let server = TestServer::start(&pki, &config(true)).await;
     for host in ["three.test", "127.0.0.1"] {
-        let r = call(
-            &pki,
-            server.plain(),
-            Via::Plain,
-            "GET",
-            host,
-            "/.well-known/matrix/server",
-        )
-        .await;
         assert_eq!(
-            (r.status, r.text()),
-            (200, server_body("two.test").as_str())
+            server_document(&pki, server.plain(), Via::Plain, host).await,
+            (200, server_body("two.test"))
         );
     }
-    let r = call(
-        &pki,
-        server.plain(),
-        Via::Plain,
-        "GET",
-        "one.test",
-        "/.well-known/matrix/server",
-    )
-    .await;
     assert_eq!(
-        (r.status, r.text()),
-        (200, server_body("one.test").as_str())
+        server_document(&pki, server.plain(), Via::Plain, "one.test").await,
+        (200, server_body("one.test"))
     );
     server.stop().await;
 }
@@ -207,18 +177,9 @@ async fn a_single_domain_answers_whatever_the_host_and_plain_http_needs_no_certi
     "#;
     let server = TestServer::start(&pki, config).await;
     for host in ["example.com", "localhost", "10.0.0.1:8080"] {
-        let r = call(
-            &pki,
-            server.plain(),
-            Via::Plain,
-            "GET",
-            host,
-            "/.well-known/matrix/server",
-        )
-        .await;
         assert_eq!(
-            (r.status, r.text()),
-            (200, r#"{"m.server":"matrix.example.com:443"}"#)
+            server_document(&pki, server.plain(), Via::Plain, host).await,
+            (200, r#"{"m.server":"matrix.example.com:443"}"#.to_string())
         );
     }
     server.stop().await;
@@ -256,6 +217,28 @@ async fn ipv4_and_ipv6_wildcards_bind_the_same_port() {
         )
         .await;
         assert_eq!(r.status, 200, "{addr}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tls_1_2_and_1_3_both_negotiate_h2_and_http_1_1() {
+    let pki = pki();
+    let server = TestServer::start(&pki, &config(false)).await;
+    for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+        for alpn in [&b"h2"[..], b"http/1.1"] {
+            let config = common::client_config(&pki, &[version], alpn);
+            let tcp = common::within(tokio::net::TcpStream::connect(server.tls()))
+                .await
+                .unwrap();
+            let name = rustls::pki_types::ServerName::try_from("one.test").unwrap();
+            let tls = common::within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
+                .await
+                .unwrap();
+            let conn = tls.get_ref().1;
+            assert_eq!(conn.protocol_version(), Some(version.version));
+            assert_eq!(conn.alpn_protocol(), Some(alpn));
+        }
     }
     server.stop().await;
 }

@@ -237,26 +237,32 @@ pub async fn send(
     if via == Via::Plain {
         return exchange(TokioIo::new(tcp), via, None, req).await;
     }
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(pki.ca.clone()).unwrap();
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    config.alpn_protocols = vec![if via == Via::H2 {
-        b"h2".to_vec()
-    } else {
-        b"http/1.1".to_vec()
-    }];
+    let alpn: &[u8] = if via == Via::H2 { b"h2" } else { b"http/1.1" };
+    let config = client_config(pki, rustls::ALL_VERSIONS, alpn);
     let name = ServerName::try_from(sni.to_string()).unwrap();
-    let tls = within(tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp))
+    let tls = within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
         .await
         .unwrap();
     let peer = tls.get_ref().1.peer_certificates().map(|c| c[0].clone());
     exchange(TokioIo::new(tls), via, peer, req).await
+}
+
+/// A client trusting only the test CA, offering `versions` and one ALPN protocol.
+pub fn client_config(
+    pki: &Pki,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[u8],
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    Arc::new(config)
 }
 
 async fn exchange<IO>(
@@ -322,4 +328,10 @@ pub async fn call(
     path: &str,
 ) -> Reply {
     send(pki, addr, via, host, request(method, host, path, &[])).await
+}
+
+/// GET `/.well-known/matrix/server` for `host`: status and body.
+pub async fn server_document(pki: &Pki, addr: SocketAddr, via: Via, host: &str) -> (u16, String) {
+    let r = call(pki, addr, via, "GET", host, "/.well-known/matrix/server").await;
+    (r.status, r.text().to_owned())
 }
