@@ -9,8 +9,11 @@ wellknownd: serves the Matrix .well-known delegation documents over TLS
 
 Usage:
   wellknownd [--config PATH]          run the daemon
-  wellknownd check [--config PATH]    validate the config and certificates, print what would be
-                                      served; exit 0 if the daemon would start, 1 if not
+  wellknownd check [--no-tls] [--config PATH]
+                                      validate the config and certificates, print what would be
+                                      served; exit 0 if the daemon would start, 1 if not.
+                                      --no-tls: do not read certificates (for ExecReload=, which
+                                      cannot read systemd credentials)
   wellknownd --version | --help
 
 Options:
@@ -20,7 +23,7 @@ Options:
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
     Run { config: PathBuf },
-    Check { config: PathBuf },
+    Check { config: PathBuf, no_tls: bool },
     Version,
     Help,
 }
@@ -28,6 +31,7 @@ pub enum Command {
 /// Parses the arguments after the program name; the error is a line for stderr.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut check = false;
+    let mut no_tls = false;
     let mut config = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -36,6 +40,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "-c" | "--config" => {
                 config = Some(args.next().ok_or_else(|| format!("{arg} needs a path"))?);
             }
+            "--no-tls" if check => no_tls = true,
             "-V" | "--version" => return Ok(Command::Version),
             "-h" | "--help" => return Ok(Command::Help),
             _ => match arg.strip_prefix("--config=") {
@@ -46,7 +51,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     }
     let config = PathBuf::from(config.unwrap_or_else(|| DEFAULT_PATH.to_owned()));
     Ok(if check {
-        Command::Check { config }
+        Command::Check { config, no_tls }
     } else {
         Command::Run { config }
     })
@@ -77,13 +82,15 @@ mod tests {
         assert_eq!(
             p(&["check", "--config=b.toml"]),
             Ok(Command::Check {
-                config: "b.toml".into()
+                config: "b.toml".into(),
+                no_tls: false
             })
         );
         assert_eq!(
-            p(&["check", "-c", "c.toml"]),
+            p(&["check", "--no-tls", "-c", "c.toml"]),
             Ok(Command::Check {
-                config: "c.toml".into()
+                config: "c.toml".into(),
+                no_tls: true
             })
         );
         assert_eq!(p(&["--version"]), Ok(Command::Version));
@@ -91,5 +98,6 @@ mod tests {
         assert!(p(&["--config"]).unwrap_err().contains("needs a path"));
         assert!(p(&["serve"]).unwrap_err().contains("`serve`"));
         assert!(p(&["check", "check"]).is_err());
+        assert!(p(&["--no-tls"]).is_err());
     }
 }

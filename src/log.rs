@@ -1,8 +1,18 @@
-//! One line per event on stderr, prefixed with a UTC timestamp and a level.
+//! One line per event on stderr. On a terminal or in a file: a UTC timestamp and a level.
+//! In the journal: a syslog priority prefix (`<3>`, `<4>`, `<6>`) and no timestamp, which
+//! journald adds itself.
 
 use std::fmt::Display;
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+static JOURNAL: OnceLock<bool> = OnceLock::new();
+
+/// Decides the line format once, from the environment; later calls change nothing.
+pub fn init() {
+    JOURNAL.get_or_init(crate::systemd::journal_stderr);
+}
 
 #[derive(Debug, Clone, Copy)]
 enum Level {
@@ -12,20 +22,21 @@ enum Level {
 }
 
 fn line(level: Level, message: impl Display) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let level = match level {
-        Level::Error => "error",
-        Level::Warning => "warning",
-        Level::Info => "info",
+    let (priority, name) = match level {
+        Level::Error => (3, "error"),
+        Level::Warning => (4, "warning"),
+        Level::Info => (6, "info"),
     };
-    // A full stderr is no reason to stop serving: drop the line.
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "{} {level}: {message}",
-        crate::civil::format_utc(now)
-    );
+    let mut err = std::io::stderr().lock();
+    // A full or closed stderr is no reason to stop serving: the line is dropped.
+    let _ = if *JOURNAL.get().unwrap_or(&false) {
+        writeln!(err, "<{priority}>{message}")
+    } else {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        writeln!(err, "{} {name}: {message}", crate::civil::format_utc(now))
+    };
 }
 
 pub fn error(message: impl Display) {

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Ok(Command::Check { config }) => match check::run(&config) {
+        Ok(Command::Check { config, no_tls }) => match check::run(&config, no_tls) {
             Ok(report) => {
                 print!("{report}");
                 ExitCode::SUCCESS

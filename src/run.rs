@@ -1,18 +1,20 @@
-//! The daemon's life: load, bind, serve until SIGTERM/SIGINT, drain, exit.
+//! The daemon's life: load, bind (or take systemd's sockets), warm up, tell systemd we are
+//! ready, then serve, reloading on SIGHUP and on renewed certificate files, until SIGTERM or
+//! SIGINT; then drain and exit.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
 use crate::config::{self, Config};
 use crate::log;
+use crate::reload::Reloader;
 use crate::server::{self, Listener, Proto, Shared, Shutdown};
 use crate::state::{Built, State};
-
-/// How long in-flight requests get to finish after SIGTERM; below systemd's default
-/// `TimeoutStopSec` (90 s), so a stop never ends in SIGKILL.
-const GRACE: Duration = Duration::from_secs(10);
+use crate::systemd::{Notifier, activation};
 
 /// Why the daemon could not start.
 #[derive(Debug)]
@@ -24,7 +26,10 @@ pub enum StartError {
         proto: Proto,
         source: std::io::Error,
     },
+    Activation(String),
     NoListeners,
+    NoCertificate,
+    Signals(std::io::Error),
     Runtime(std::io::Error),
 }
 
@@ -33,20 +38,21 @@ impl fmt::Display for StartError {
         match self {
             StartError::Config(e) => e.fmt(f),
             StartError::Tls(e) => write!(f, "cannot set up TLS: {e}"),
-            StartError::Bind {
-                address,
-                proto,
-                source,
-            } => {
+            StartError::Bind { address, proto, source } => {
                 write!(f, "listen.{proto}: cannot listen on {address}: {source}")?;
                 if source.kind() == std::io::ErrorKind::PermissionDenied && address.port() < 1024 {
                     f.write_str(" (ports below 1024 need root or CAP_NET_BIND_SERVICE)")?;
                 }
                 Ok(())
             }
+            StartError::Activation(e) => f.write_str(e),
             StartError::NoListeners => {
-                f.write_str("no listeners: add an address to listen.https or listen.http")
+                f.write_str("no listeners: add an address to listen.https or listen.http, or start from a systemd socket")
             }
+            StartError::NoCertificate => {
+                f.write_str("an https socket but no certificate: add a [tls] section, or name the socket `http`")
+            }
+            StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
             StartError::Runtime(e) => write!(f, "cannot start the async runtime: {e}"),
         }
     }
@@ -60,6 +66,8 @@ impl From<config::Error> for StartError {
 
 /// Loads the config at `path` and serves it until SIGTERM or SIGINT.
 pub fn run(path: &Path) -> Result<(), StartError> {
+    log::init();
+    let notify = Notifier::from_env();
     let loaded = config::load(path)?;
     let Built { state, warnings } = State::build(loaded.config)?;
     for w in loaded.warnings.iter().chain(&warnings) {
@@ -69,31 +77,90 @@ pub fn run(path: &Path) -> Result<(), StartError> {
         .enable_all()
         .build()
         .map_err(StartError::Runtime)?;
-    runtime.block_on(async {
-        let listeners = bind(&state.config)?;
-        let (stop, shutdown) = Shutdown::channel();
-        log_domains(&state.config);
-        let (_reload, shared) = Shared::new(state).map_err(StartError::Tls)?;
-        let tasks = start(listeners, shared, shutdown);
-        wait_for_signal().await;
-        log::info("stopping: finishing requests in flight");
-        let _ = stop.send(true);
-        if tokio::time::timeout(GRACE, tasks).await.is_err() {
-            log::warn(format_args!(
-                "connections still open after {}s; closing them",
-                GRACE.as_secs()
-            ));
+    runtime.block_on(serve_until_stopped(path, state, notify))
+}
+
+/// The signals we act on, installed before anything can send them: SIGHUP's default action
+/// would kill the process.
+struct Signals {
+    hup: Signal,
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, StartError> {
+        let install = |kind| signal(kind).map_err(StartError::Signals);
+        Ok(Signals {
+            hup: install(SignalKind::hangup())?,
+            term: install(SignalKind::terminate())?,
+            int: install(SignalKind::interrupt())?,
+        })
+    }
+}
+
+async fn serve_until_stopped(
+    path: &Path,
+    state: State,
+    notify: Notifier,
+) -> Result<(), StartError> {
+    let mut signals = Signals::install()?;
+    let mut listeners = activation::listeners().map_err(StartError::Activation)?;
+    listeners.extend(bind(&state.config)?);
+    if listeners.is_empty() {
+        return Err(StartError::NoListeners);
+    }
+    if listeners.iter().any(|l| l.proto == Proto::Https) && state.pairs.is_empty() {
+        return Err(StartError::NoCertificate);
+    }
+    log_domains(&state.config);
+    crate::tls::warm_up(&state);
+    let (sender, shared) = Shared::new(state).map_err(StartError::Tls)?;
+    let (stop, shutdown) = Shutdown::channel();
+    let tasks = start(listeners, shared, shutdown);
+    let mut reloader = Reloader::new(path.to_owned(), sender, notify.clone());
+    notify.ready(&reloader.status());
+    if let Some(every) = notify.watchdog_interval() {
+        tokio::spawn(watchdog(notify.clone(), every));
+    }
+    loop {
+        let check = reloader.current().config.certificate_check_secs;
+        tokio::select! {
+            _ = signals.hup.recv() => reloader.reload(),
+            _ = signals.term.recv() => break,
+            _ = signals.int.recv() => break,
+            () = tokio::time::sleep(Duration::from_secs(check)), if check > 0 => reloader.check_certificates(),
         }
-        log::info("stopped");
-        Ok(())
-    })
+    }
+    log::info("stopping: finishing requests in flight");
+    notify.stopping();
+    let _ = stop.send(true);
+    let grace = Duration::from_secs(reloader.current().config.shutdown_grace_secs);
+    if tokio::time::timeout(grace, tasks).await.is_err() {
+        log::warn(format_args!(
+            "connections still open after {}s; closing them",
+            grace.as_secs()
+        ));
+    }
+    log::info("stopped");
+    Ok(())
+}
+
+/// Sent from a task on the serving runtime: if the event loop wedges, the pings stop and
+/// systemd restarts us.
+async fn watchdog(notify: Notifier, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        notify.watchdog();
+    }
 }
 
 /// Binds every configured address; fails on the first that cannot be bound.
 pub fn bind(config: &Config) -> Result<Vec<Listener>, StartError> {
     let https = config.https.iter().map(|a| (*a, Proto::Https));
     let http = config.http.iter().map(|a| (*a, Proto::Http));
-    let listeners = https
+    https
         .chain(http)
         .map(|(address, proto)| {
             Listener::bind(address, proto).map_err(|source| StartError::Bind {
@@ -102,11 +169,7 @@ pub fn bind(config: &Config) -> Result<Vec<Listener>, StartError> {
                 source,
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    if listeners.is_empty() {
-        return Err(StartError::NoListeners);
-    }
-    Ok(listeners)
+        .collect()
 }
 
 /// Spawns [`server::serve`] on every listener; the future ends when all have drained.
@@ -145,24 +208,5 @@ fn log_domains(config: &Config) {
             d.name,
             docs.join(", ")
         ));
-    }
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => {
-            log::error("cannot install signal handlers; stopping on Ctrl-C only");
-            let _ = tokio::signal::ctrl_c().await;
-        }
     }
 }

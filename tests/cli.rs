@@ -3,12 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use common::{Pki, TIMEOUT, Via, call, server_document, within};
+use common::{Daemon, Pki, Via, call, server_document, within};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wellknownd");
 
@@ -91,6 +88,24 @@ fn check_exits_1_with_one_line_naming_file_and_key() {
 }
 
 #[test]
+fn check_no_tls_validates_without_reading_certificates() {
+    let pki = Pki::new();
+    let path = pki.write("config.toml", &config("matrix.example.com:443"));
+    let out = wellknownd(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "certificates are read without --no-tls"
+    );
+    let out = wellknownd(&["check", "--no-tls", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("    {\"m.server\":\"matrix.example.com:443\"}\n"));
+    let bad = pki.write("bad.toml", &config("matrix.example.com:99999"));
+    let out = wellknownd(&["check", "--no-tls", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn version_help_and_bad_arguments() {
     let out = wellknownd(&["--version"]);
     assert_eq!(
@@ -102,7 +117,7 @@ fn version_help_and_bad_arguments() {
     );
     let out = wellknownd(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("wellknownd check [--config PATH]"));
+    assert!(text(&out.stdout).contains("wellknownd check [--no-tls] [--config PATH]"));
     let out = wellknownd(&["--frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -111,90 +126,19 @@ fn version_help_and_bad_arguments() {
     );
 }
 
-/// The daemon's stderr, line by line, from a reader thread.
-struct Daemon {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Daemon {
-    fn start(config: &std::path::Path) -> Daemon {
-        let mut child = Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Daemon {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a log line containing `needle` and returns it.
-    fn line(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no `{needle}` in {:#?}", self.seen));
-            self.seen.push(line.clone());
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    /// Polls for the exit status, bounded.
-    fn wait(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "daemon did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn address(line: &str) -> std::net::SocketAddr {
-    line.rsplit("://").next().unwrap().parse().unwrap()
-}
-
 #[tokio::test]
 async fn the_daemon_serves_and_stops_cleanly_on_sigterm() {
     let pki = Pki::new();
     pki.leaf("example", &["example.com"]);
     let path = pki.write("config.toml", &config("matrix.example.com:443"));
-    let mut daemon = Daemon::start(&path);
+    let mut daemon = Daemon::start(Command::new(BIN).arg("--config").arg(&path));
     assert!(
         daemon
             .line("domain example.com")
             .ends_with("info: domain example.com: server, client, m.server matrix.example.com:443")
     );
-    let https = address(&daemon.line("listening on https://"));
-    let http = address(&daemon.line("listening on http://"));
+    let https = common::address(&daemon.line("listening on https://"));
+    let http = common::address(&daemon.line("listening on http://"));
     assert_eq!(
         server_document(&pki, https, Via::H2, "example.com").await,
         (200, r#"{"m.server":"matrix.example.com:443"}"#.to_string())
@@ -232,7 +176,7 @@ async fn the_daemon_serves_and_stops_cleanly_on_sigterm() {
 fn the_daemon_refuses_to_start_on_a_bad_config() {
     let pki = Pki::new();
     let path = pki.write("config.toml", &config("matrix.example.com:443"));
-    let mut daemon = Daemon::start(&path);
+    let mut daemon = Daemon::start(Command::new(BIN).arg("--config").arg(&path));
     let line = daemon.line("error:");
     let dir = pki.dir.path().display();
     assert!(

@@ -83,6 +83,8 @@ fn the_example_config_is_valid_and_documents_every_key() {
     let text = std::fs::read_to_string(&path).unwrap();
     for key in [
         "cache_max_age_secs",
+        "certificate_check_secs",
+        "shutdown_grace_secs",
         "[listen]",
         "https",
         "http",

@@ -11,6 +11,12 @@ pub struct ConfigFile {
     /// `Cache-Control: public, max-age=N` on every domain's documents, in seconds, unless a
     /// `[[domain]]` sets its own. 300..=172800 (Synapse clamps to [5 min, 48 h]); default 14400.
     pub cache_max_age_secs: Option<u64>,
+    /// How often, in seconds, to look whether a certificate or key file changed on disk
+    /// (certbot renewal) and load the new pair if it is complete. Default 60; 0 turns it off.
+    pub certificate_check_secs: Option<u64>,
+    /// After SIGTERM/SIGINT, how long requests in flight get to finish before the daemon
+    /// exits anyway, in seconds. Default 10; keep it below the unit's `TimeoutStopSec`.
+    pub shutdown_grace_secs: Option<u64>,
     /// Where to accept connections.
     #[serde(default)]
     pub listen: ListenFile,

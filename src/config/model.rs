@@ -58,6 +58,9 @@ pub struct Config {
     pub http: Vec<SocketAddr>,
     /// The default certificate (top-level `[tls]`).
     pub tls: Option<TlsPaths>,
+    /// 0: never look for renewed certificate files.
+    pub certificate_check_secs: u64,
+    pub shutdown_grace_secs: u64,
     pub domains: Vec<Domain>,
 }
 

@@ -14,6 +14,10 @@ use super::{Error, Loaded, json, names};
 /// Synapse clamps the max-age it reads to [5 min, 48 h]: values outside do nothing but mislead.
 const CACHE_RANGE: std::ops::RangeInclusive<u64> = 300..=172_800;
 const CACHE_DEFAULT: u64 = 14_400;
+/// certbot renews 30 days before expiry; a check a minute costs two stat() calls per pair.
+const CERT_CHECK_DEFAULT: u64 = 60;
+/// Below systemd's default TimeoutStopSec (90 s), so a stop never ends in SIGKILL.
+const GRACE_DEFAULT: u64 = 10;
 
 /// Client keys that clients have stopped reading; serving them only confuses.
 const DEPRECATED_CLIENT_KEYS: [(&str, &str); 3] = [
@@ -115,11 +119,27 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
         }
         domains.push(domain);
     }
+    let certificate_check_secs = bounded(
+        &v,
+        "certificate_check_secs",
+        file.certificate_check_secs,
+        CERT_CHECK_DEFAULT,
+        86_400,
+    )?;
+    let shutdown_grace_secs = bounded(
+        &v,
+        "shutdown_grace_secs",
+        file.shutdown_grace_secs,
+        GRACE_DEFAULT,
+        3_600,
+    )?;
     let config = Config {
         path: path.to_owned(),
         https,
         http,
         tls,
+        certificate_check_secs,
+        shutdown_grace_secs,
         domains,
     };
     Ok(Loaded {
@@ -155,6 +175,19 @@ fn cache_max_age(v: &Validator, key: &str, value: Option<u64>, default: u64) -> 
                 "{n} is outside 300..=172800: Synapse clamps the cache period to [5 min, 48 h], so {n} would not do what it says"
             ),
         )),
+    }
+}
+
+fn bounded(
+    v: &Validator,
+    key: &str,
+    value: Option<u64>,
+    default: u64,
+    max: u64,
+) -> Result<u64, Error> {
+    match value.unwrap_or(default) {
+        n if n <= max => Ok(n),
+        n => Err(v.err(key, format!("{n} is more than {max} seconds"))),
     }
 }
 

@@ -25,6 +25,33 @@ pub fn provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
+/// What changes when a file is replaced: certbot renews by pointing the `live/` symlinks at
+/// new files under `archive/`, so the target's inode and modification time change. Comparing
+/// stamps costs one `stat()` per file, where re-reading would parse PEM every time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+impl Stamp {
+    /// The stamp of the file `path` leads to (symlinks followed); `None` if it is missing.
+    pub fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+        })
+    }
+}
+
 /// A loaded, consistent certificate/key pair.
 #[derive(Debug, Clone)]
 pub struct Pair {
@@ -32,6 +59,8 @@ pub struct Pair {
     pub paths: TlsPaths,
     /// `notAfter` of the leaf, seconds since the epoch (`None` if it could not be read).
     pub not_after: Option<i64>,
+    /// Certificate and key file as they were just before they were read.
+    pub stamps: [Option<Stamp>; 2],
 }
 
 impl Pair {
@@ -42,6 +71,7 @@ impl Pair {
             key: format!("{}.{field}", paths.key),
             message: format!("{}: {message}", file.display()),
         };
+        let stamps = Pair::stamps_of(paths);
         let chain = read_chain(&paths.certificate)
             .map_err(|m| err("certificate", &paths.certificate, m))?;
         let key =
@@ -61,7 +91,22 @@ impl Pair {
             key: Arc::new(key),
             paths: paths.clone(),
             not_after,
+            stamps,
         })
+    }
+
+    fn stamps_of(paths: &TlsPaths) -> [Option<Stamp>; 2] {
+        [Stamp::of(&paths.certificate), Stamp::of(&paths.private_key)]
+    }
+
+    /// Certificate and key file as they are now.
+    pub fn stamps_now(&self) -> [Option<Stamp>; 2] {
+        Pair::stamps_of(&self.paths)
+    }
+
+    /// Whether the certificate or key file changed since this pair was read.
+    pub fn changed_on_disk(&self) -> bool {
+        self.stamps_now() != self.stamps
     }
 
     /// Whether the leaf certificate is valid for `name` (SAN DNS names, wildcards included).

@@ -7,7 +7,7 @@ mod x509;
 
 use std::sync::Arc;
 
-use rustls::ServerConfig;
+use rustls::{ServerConfig, SignatureScheme};
 use tokio::sync::watch;
 
 use crate::state::State;
@@ -30,4 +30,23 @@ pub fn server_config(
     // default in-memory session cache for clients that do not take tickets.
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
     Ok(Arc::new(config))
+}
+
+/// Pays the crypto library's lazy initialisation (CPU feature detection, first key
+/// generation, first signature with each key) before READY, so no client's handshake does.
+pub fn warm_up(state: &State) {
+    for group in certs::provider().kx_groups.iter() {
+        let _ = group.start();
+    }
+    let schemes = [
+        SignatureScheme::ECDSA_NISTP256_SHA256,
+        SignatureScheme::ECDSA_NISTP384_SHA384,
+        SignatureScheme::ED25519,
+        SignatureScheme::RSA_PSS_SHA256,
+    ];
+    for pair in &state.pairs {
+        if let Some(signer) = pair.key.key.choose_scheme(&schemes) {
+            let _ = signer.sign(b"warm-up");
+        }
+    }
 }

@@ -4,10 +4,13 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Version};
@@ -334,4 +337,124 @@ pub async fn call(
 pub async fn server_document(pki: &Pki, addr: SocketAddr, via: Via, host: &str) -> (u16, String) {
     let r = call(pki, addr, via, "GET", host, "/.well-known/matrix/server").await;
     (r.status, r.text().to_owned())
+}
+
+/// The daemon's stderr, line by line, from a reader thread.
+pub struct Daemon {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Daemon {
+    /// Spawns `command` (the binary with its arguments and environment) with stderr piped.
+    pub fn start(command: &mut Command) -> Daemon {
+        let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        Daemon::reading(child, stderr)
+    }
+
+    /// Follows `child` whose stderr the test set up itself and reads from `stderr`.
+    pub fn reading(child: Child, stderr: impl std::io::Read + Send + 'static) -> Daemon {
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Daemon {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a log line containing `needle` and returns it.
+    pub fn line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no `{needle}` in {:#?}", self.seen));
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// Polls for the exit status, bounded.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The socket address at the end of a `listening on ...://ADDR` log line.
+pub fn address(line: &str) -> std::net::SocketAddr {
+    line.rsplit("://").next().unwrap().parse().unwrap()
+}
+
+/// An HTTP/2 connection kept open for many requests (a keep-alive client).
+pub async fn h2_session(
+    pki: &Pki,
+    addr: SocketAddr,
+    sni: &str,
+) -> hyper::client::conn::http2::SendRequest<Empty<Bytes>> {
+    let tcp = within(TcpStream::connect(addr)).await.unwrap();
+    let config = client_config(pki, rustls::ALL_VERSIONS, b"h2");
+    let name = ServerName::try_from(sni.to_string()).unwrap();
+    let tls = within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
+        .await
+        .unwrap();
+    let (sender, conn) = within(hyper::client::conn::http2::handshake(
+        TokioExecutor::new(),
+        TokioIo::new(tls),
+    ))
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// One request on a kept-open HTTP/2 connection: status and body.
+pub async fn session_get(
+    session: &mut hyper::client::conn::http2::SendRequest<Empty<Bytes>>,
+    host: &str,
+    path: &str,
+) -> (u16, String) {
+    within(session.ready()).await.unwrap();
+    let res = within(session.send_request(request("GET", host, path, &[])))
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let body = within(res.into_body().collect()).await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Sends `signal` (e.g. "HUP") to `pid` with kill(1).
+pub fn kill(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

@@ -1,0 +1,210 @@
+//! Replacing the serving state while serving: on SIGHUP (config and certificates re-read) and
+//! when certificate files change on disk (certbot renewal). The new state is built and
+//! validated completely, then swapped in with one `send`; connections in flight keep the
+//! state they hold, new handshakes and requests see the new one. Anything that fails leaves
+//! the current state serving.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
+
+use crate::config::{self, Config};
+use crate::log;
+use crate::state::{Built, State};
+use crate::systemd::Notifier;
+use crate::tls::certs::Stamp;
+
+/// Why a reload changed nothing.
+#[derive(Debug)]
+pub enum ReloadError {
+    Config(config::Error),
+    /// Listeners are bound once; changing them needs a restart.
+    Listen {
+        path: PathBuf,
+        old: String,
+        new: String,
+    },
+}
+
+impl fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReloadError::Config(e) => e.fmt(f),
+            ReloadError::Listen { path, old, new } => write!(
+                f,
+                "{}: listen: changed from {old} to {new}; listeners change only on restart (systemctl restart wellknownd)",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl From<config::Error> for ReloadError {
+    fn from(e: config::Error) -> Self {
+        ReloadError::Config(e)
+    }
+}
+
+pub struct Reloader {
+    path: PathBuf,
+    state: watch::Sender<Arc<State>>,
+    notify: Notifier,
+    /// The outcome of the last reload, for systemd's status line.
+    last: String,
+    /// Certificate files of a renewal that could not be loaded (say, a new certificate beside
+    /// the old key): not retried, nor warned about again, until they change once more.
+    failed: Option<Vec<[Option<Stamp>; 2]>>,
+}
+
+impl Reloader {
+    pub fn new(path: PathBuf, state: watch::Sender<Arc<State>>, notify: Notifier) -> Reloader {
+        Reloader {
+            path,
+            state,
+            notify,
+            last: format!("started {}", now()),
+            failed: None,
+        }
+    }
+
+    pub fn current(&self) -> Arc<State> {
+        self.state.borrow().clone()
+    }
+
+    /// One line for `systemctl status`: what is served and how the last reload went.
+    pub fn status(&self) -> String {
+        let state = self.current();
+        let names: Vec<&str> = state.sites.iter().map(|s| &*s.name).collect();
+        format!("serving {}; {}", names.join(", "), self.last)
+    }
+
+    /// SIGHUP: re-read the config and every certificate.
+    pub fn reload(&mut self) {
+        self.notify.reloading();
+        log::info(format_args!("reloading {}", self.path.display()));
+        match self.try_reload() {
+            Ok(()) => {
+                self.last = format!("reloaded {}", now());
+                log::info("reloaded: new requests and handshakes see the new config");
+            }
+            Err(e) => {
+                log::error(format_args!(
+                    "reload failed, still serving the previous config: {e}"
+                ));
+                self.last = format!(
+                    "last reload FAILED {} ({e}); serving the previous config",
+                    now()
+                );
+            }
+        }
+        self.notify.ready(&self.status());
+    }
+
+    fn try_reload(&mut self) -> Result<(), ReloadError> {
+        let loaded = config::load(&self.path)?;
+        let old = self.current();
+        listen_unchanged(&old.config, &loaded.config)?;
+        let Built { state, warnings } = State::build(loaded.config)?;
+        for w in loaded.warnings.iter().chain(&warnings) {
+            log::warn(w);
+        }
+        warn_delegation_changes(&old.config, &state.config);
+        self.failed = None;
+        self.state.send_replace(Arc::new(state));
+        Ok(())
+    }
+
+    /// Periodic: if a certificate or key file changed on disk, load every pair again and,
+    /// if all are complete and consistent, swap them in.
+    pub fn check_certificates(&mut self) {
+        let current = self.current();
+        if !current.pairs.iter().any(|p| p.changed_on_disk()) {
+            return;
+        }
+        let stamps: Vec<_> = current.pairs.iter().map(|p| p.stamps_now()).collect();
+        if self.failed.as_ref() == Some(&stamps) {
+            return;
+        }
+        match State::build(current.config.clone()) {
+            Ok(Built { state, warnings }) => {
+                for p in state
+                    .pairs
+                    .iter()
+                    .filter(|p| !current.pairs.iter().any(|o| o.stamps == p.stamps))
+                {
+                    let expiry = p
+                        .not_after
+                        .map_or("unknown".into(), crate::civil::format_utc);
+                    log::info(format_args!(
+                        "{}: loaded renewed {} (expires {expiry})",
+                        p.paths.key,
+                        p.paths.certificate.display()
+                    ));
+                }
+                warnings.iter().for_each(log::warn);
+                self.failed = None;
+                self.state.send_replace(Arc::new(state));
+                self.notify.status(&self.status());
+            }
+            Err(e) => {
+                log::warn(format_args!(
+                    "certificate files changed but cannot be used yet; keeping the current ones, retrying when they change again: {e}"
+                ));
+                self.failed = Some(stamps);
+            }
+        }
+    }
+}
+
+fn listen_unchanged(old: &Config, new: &Config) -> Result<(), ReloadError> {
+    let describe = |c: &Config| {
+        let mut all: Vec<String> = c
+            .https
+            .iter()
+            .map(|a| format!("https://{a}"))
+            .chain(c.http.iter().map(|a| format!("http://{a}")))
+            .collect();
+        all.sort();
+        format!("[{}]", all.join(", "))
+    };
+    let (old, new_listen) = (describe(old), describe(new));
+    if old == new_listen {
+        return Ok(());
+    }
+    Err(ReloadError::Listen {
+        path: new.path.clone(),
+        old,
+        new: new_listen,
+    })
+}
+
+/// Delegation must essentially never change once users federate: remote servers cache it
+/// and route federation by it, so an unintended change redirects federation traffic.
+fn warn_delegation_changes(old: &Config, new: &Config) {
+    for d in &new.domains {
+        let before = old
+            .domains
+            .iter()
+            .find(|o| o.name == d.name)
+            .and_then(|o| o.server());
+        if let Some(before) = before
+            && d.server() != Some(before)
+        {
+            let after = d.server().unwrap_or("(none: 404)");
+            log::warn(format_args!(
+                "DELEGATION CHANGED for {}: m.server was {before}, is now {after}; remote servers will send federation traffic there. If you did not intend this, restore the config and reload now",
+                d.name
+            ));
+        }
+    }
+}
+
+fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    crate::civil::format_utc(secs)
+}
