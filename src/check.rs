@@ -8,9 +8,16 @@ use crate::config::{self, Document};
 use crate::http::Prepared;
 use crate::state::{Built, State};
 
+/// What `check` found: the report for stdout and the warnings for stderr.
+#[derive(Debug)]
+pub struct Report {
+    pub text: String,
+    pub warnings: Vec<String>,
+}
+
 /// Runs the check; `Err` is the line explaining why the daemon would not start. With
 /// `no_tls`, certificates are not read (nor checked).
-pub fn run(path: &Path, no_tls: bool) -> Result<String, config::Error> {
+pub fn run(path: &Path, no_tls: bool) -> Result<Report, config::Error> {
     let loaded = config::load(path)?;
     let Built { state, warnings } = if no_tls {
         Built {
@@ -20,11 +27,7 @@ pub fn run(path: &Path, no_tls: bool) -> Result<String, config::Error> {
     } else {
         State::build(loaded.config)?
     };
-    let mut out = String::new();
-    for w in loaded.warnings.iter().chain(&warnings) {
-        let _ = writeln!(out, "warning: {w}");
-    }
-    out.push_str(&describe(&state));
+    let mut out = describe(&state);
     let _ = writeln!(
         out,
         "{}: OK, {} domain(s), {} listener(s)",
@@ -32,7 +35,11 @@ pub fn run(path: &Path, no_tls: bool) -> Result<String, config::Error> {
         state.sites.len(),
         state.config.https.len() + state.config.http.len()
     );
-    Ok(out)
+    let warnings = loaded.warnings.into_iter().chain(warnings).collect();
+    Ok(Report {
+        text: out,
+        warnings,
+    })
 }
 
 /// Every listener, certificate and domain, with each document's status, headers and body.

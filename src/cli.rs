@@ -9,11 +9,12 @@ wellknownd: serves the Matrix .well-known delegation documents over TLS
 
 Usage:
   wellknownd [--config PATH]          run the daemon
-  wellknownd check [--no-tls] [--config PATH]
+  wellknownd check [--no-tls] [--quiet] [--config PATH]
                                       validate the config and certificates, print what would be
                                       served; exit 0 if the daemon would start, 1 if not.
                                       --no-tls: do not read certificates (for ExecReload=, which
-                                      cannot read systemd credentials)
+                                      cannot read systemd credentials); --quiet: print only
+                                      warnings and errors
   wellknownd --version | --help
 
 Options:
@@ -22,8 +23,14 @@ Options:
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    Run { config: PathBuf },
-    Check { config: PathBuf, no_tls: bool },
+    Run {
+        config: PathBuf,
+    },
+    Check {
+        config: PathBuf,
+        no_tls: bool,
+        quiet: bool,
+    },
     Version,
     Help,
 }
@@ -32,6 +39,7 @@ pub enum Command {
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut check = false;
     let mut no_tls = false;
+    let mut quiet = false;
     let mut config = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -41,6 +49,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 config = Some(args.next().ok_or_else(|| format!("{arg} needs a path"))?);
             }
             "--no-tls" if check => no_tls = true,
+            "-q" | "--quiet" if check => quiet = true,
             "-V" | "--version" => return Ok(Command::Version),
             "-h" | "--help" => return Ok(Command::Help),
             _ => match arg.strip_prefix("--config=") {
@@ -51,7 +60,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     }
     let config = PathBuf::from(config.unwrap_or_else(|| DEFAULT_PATH.to_owned()));
     Ok(if check {
-        Command::Check { config, no_tls }
+        Command::Check {
+            config,
+            no_tls,
+            quiet,
+        }
     } else {
         Command::Run { config }
     })
@@ -83,14 +96,16 @@ mod tests {
             p(&["check", "--config=b.toml"]),
             Ok(Command::Check {
                 config: "b.toml".into(),
-                no_tls: false
+                no_tls: false,
+                quiet: false
             })
         );
         assert_eq!(
-            p(&["check", "--no-tls", "-c", "c.toml"]),
+            p(&["check", "--no-tls", "-q", "-c", "c.toml"]),
             Ok(Command::Check {
                 config: "c.toml".into(),
-                no_tls: true
+                no_tls: true,
+                quiet: true
             })
         );
         assert_eq!(p(&["--version"]), Ok(Command::Version));

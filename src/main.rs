@@ -14,9 +14,18 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Ok(Command::Check { config, no_tls }) => match check::run(&config, no_tls) {
+        Ok(Command::Check {
+            config,
+            no_tls,
+            quiet,
+        }) => match check::run(&config, no_tls) {
             Ok(report) => {
-                print!("{report}");
+                for line in report.warnings {
+                    eprintln!("warning: {line}");
+                }
+                if !quiet {
+                    print!("{}", report.text);
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -31,11 +31,14 @@ fn check_prints_what_would_be_served_and_exits_0() {
     let path = pki.write("config.toml", &config("matrix.example.com"));
     let out = wellknownd(&["check", "--config", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "warning: domain[0].server: `matrix.example.com` has no port: remote servers will look up SRV records for it, then connect to port 8448; write `matrix.example.com:443` if it listens on 443\n"
+    );
     let stdout = text(&out.stdout);
     let dir = pki.dir.path().display();
     for line in [
-        "warning: domain[0].server: `matrix.example.com` has no port: remote servers will look up SRV records for it, then connect to port 8448; write `matrix.example.com:443` if it listens on 443".to_string(),
-        "listen https://127.0.0.1:0".into(),
+        "listen https://127.0.0.1:0".to_string(),
         "listen http://127.0.0.1:0".into(),
         "domain example.com".into(),
         "  GET /.well-known/matrix/server".into(),
@@ -48,7 +51,10 @@ fn check_prints_what_would_be_served_and_exits_0() {
         "  /.well-known/matrix/support: not configured, answers 404".into(),
         format!("{dir}/config.toml: OK, 1 domain(s), 2 listener(s)"),
     ] {
-        assert!(stdout.lines().any(|l| l == line), "missing line {line:?} in:\n{stdout}");
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing line {line:?} in:\n{stdout}"
+        );
     }
     // rcgen's default notAfter.
     let cert = format!("certificate tls: {dir}/example.crt (expires 4096-01-01T00:00:00Z)");
@@ -100,6 +106,17 @@ fn check_no_tls_validates_without_reading_certificates() {
     let out = wellknownd(&["check", "--no-tls", "--config", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("    {\"m.server\":\"matrix.example.com:443\"}\n"));
+    let out = wellknownd(&[
+        "check",
+        "--no-tls",
+        "--quiet",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout), text(&out.stderr)),
+        (Some(0), "", "")
+    );
     let bad = pki.write("bad.toml", &config("matrix.example.com:99999"));
     let out = wellknownd(&["check", "--no-tls", "--config", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -117,7 +134,7 @@ fn version_help_and_bad_arguments() {
     );
     let out = wellknownd(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("wellknownd check [--no-tls] [--config PATH]"));
+    assert!(text(&out.stdout).contains("wellknownd check [--no-tls] [--quiet] [--config PATH]"));
     let out = wellknownd(&["--frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(

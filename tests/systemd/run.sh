@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# The units in systemd/ under a real systemd: boots Debian bookworm with systemd-nspawn, installs
+# the release binary, the units and a config whose certificate sits in a certbot-style
+# /etc/letsencrypt tree, and checks what an operator relies on. Needs root, debootstrap and
+# systemd-container; run by .ci/run after `cargo build --release`. The Debian root is built
+# once (about 100 s) and cached in $WELLKNOWND_TEST_ROOT; the container runs on a throw-away
+# overlay, so the cache stays clean. Every wait is bounded; all traffic stays on the
+# container's own loopback.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+root=${WELLKNOWND_TEST_ROOT:-/var/tmp/wellknownd-bookworm}
+bin=$repo/target/release/wellknownd
+work=$(mktemp -d /var/tmp/wellknownd-systemd.XXXXXX)
+nspawn_pid=
+leader=
+
+pass=0
+ok() { pass=$((pass + 1)); echo "ok $pass - $*"; }
+fail() { echo "not ok - $*" >&2; echo "--- journal:" >&2; in_ct journalctl --no-pager -n 60 -u wellknownd.socket -u wellknownd.service >&2 || true; exit 1; }
+
+cleanup() {
+    # Killing the container's init ends every process in its PID namespace, then nspawn.
+    if [ -n "$leader" ]; then kill -KILL "$leader" 2>/dev/null || true; fi
+    if [ -n "$nspawn_pid" ]; then
+        for _ in $(seq 50); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$nspawn_pid" 2>/dev/null || true
+        wait "$nspawn_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- the Debian root, built once ---------------------------------------------------------
+# procps: /bin/kill, which the units' ExecReload= uses, as on every full Debian install.
+if [ ! -x "$root/usr/lib/systemd/systemd" ] || [ ! -x "$root/usr/bin/kill" ]; then
+    echo "# debootstrap bookworm into $root (once)"
+    rm -rf "$root.tmp"
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,procps bookworm "$root.tmp" \
+        http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; exit 1; }
+    rm -rf "$root"
+    mv "$root.tmp" "$root"
+fi
+
+# --- what goes into the container ---------------------------------------------------------
+cargo run --quiet --release --example mint -- "$work/certs" cert1=example.com cert2=example.com
+le=$work/letsencrypt
+mkdir -p "$le/archive/example.com" "$le/live/example.com" "$work/etc"
+install -m 644 "$work/certs/cert1.crt" "$le/archive/example.com/fullchain1.pem"
+install -m 600 "$work/certs/cert1.key" "$le/archive/example.com/privkey1.pem"
+ln -s ../../archive/example.com/fullchain1.pem "$le/live/example.com/fullchain.pem"
+ln -s ../../archive/example.com/privkey1.pem "$le/live/example.com/privkey.pem"
+
+config() { # $1: homeserver URL; $2: m.server
+    cat >"$work/etc/config.toml.new" <<EOF
+[tls]
+certificate = "fullchain.pem"
+private_key = "privkey.pem"
+
+[[domain]]
+name = "example.com"
+server = "$2"
+
+[domain.client]
+homeserver = "$1"
+EOF
+    mv "$work/etc/config.toml.new" "$work/etc/config.toml"
+}
+config https://matrix.example.com matrix.example.com:443
+
+systemd-nspawn --boot --register=no --keep-unit --private-network --volatile=overlay \
+    --directory="$root" --machine=wellknownd-test \
+    --bind-ro="$bin:/usr/local/bin/wellknownd" \
+    --bind-ro="$repo/systemd/wellknownd.socket:/etc/systemd/system/wellknownd.socket" \
+    --bind-ro="$repo/systemd/wellknownd.service:/etc/systemd/system/wellknownd.service" \
+    --bind-ro="$repo/systemd/wellknownd-certbot-deploy-hook:/usr/local/share/wellknownd/wellknownd-certbot-deploy-hook" \
+    --bind="$work/etc:/etc/wellknownd" \
+    --bind="$le:/etc/letsencrypt" \
+    >"$work/console.log" 2>&1 </dev/null &
+nspawn_pid=$!
+
+in_ct() { nsenter --target "$leader" --all "$@"; }      # a command inside the container
+in_net() { nsenter --target "$leader" --net "$@"; }     # a host tool on the container's loopback
+
+for _ in $(seq 150); do
+    leader=$( (ps -o pid= --ppid "$nspawn_pid" || true) | tr -d ' ' | head -n1)
+    if [ -n "$leader" ]; then
+        state=$(in_ct systemctl is-system-running 2>/dev/null || true)
+        case "$state" in running|degraded) break ;; esac
+    fi
+    sleep 0.2
+done
+case "${state:-}" in running|degraded) ok "container booted ($state)" ;; *) cat "$work/console.log"; fail "container did not boot" ;; esac
+
+curl_ct() { in_net curl --silent --show-error --max-time 5 --cacert "$work/certs/ca.crt" --resolve example.com:443:127.0.0.1 "$@"; }
+serial_ct() {
+    in_net openssl s_client -connect 127.0.0.1:443 -servername example.com </dev/null 2>/dev/null |
+        openssl x509 -noout -serial
+}
+main_pid() { in_ct systemctl show --property=MainPID --value wellknownd.service; }
+
+# A bounded request loop on the container's loopback; prints "<ok> <failed>" when stopped.
+loop_start() {
+    rm -f "$work/loop.stop"
+    in_net bash -c '
+        ok=0; failed=0
+        for _ in $(seq 3000); do
+            [ -e "$1/loop.stop" ] && break
+            code=$(curl --silent --max-time 5 --cacert "$1/certs/ca.crt" --resolve example.com:443:127.0.0.1 \
+                --output /dev/null --write-out "%{http_code}" https://example.com/.well-known/matrix/server || true)
+            if [ "$code" = 200 ]; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
+        done
+        echo "$ok $failed" >"$1/loop.result"' _ "$work" &
+    loop_pid=$!
+    sleep 0.5
+}
+loop_stop() { # $1: what ran meanwhile
+    touch "$work/loop.stop"
+    wait "$loop_pid"
+    read -r good bad <"$work/loop.result"
+    [ "$bad" = 0 ] && [ "$good" -gt 0 ] || fail "$1: $bad of $((good + bad)) requests failed"
+    ok "$1: $good requests, none failed"
+}
+
+# --- socket activation ----------------------------------------------------------------------
+in_ct systemctl daemon-reload
+in_ct systemctl start wellknownd.socket
+[ "$(in_ct systemctl is-active wellknownd.service || true)" = inactive ] || fail "service started before any connection"
+ok "socket listening, service not yet started"
+body=$(curl_ct https://example.com/.well-known/matrix/server)
+[ "$body" = '{"m.server":"matrix.example.com:443"}' ] || fail "server document: $body"
+body=$(curl_ct https://example.com/.well-known/matrix/client)
+[ "$body" = '{"m.homeserver":{"base_url":"https://matrix.example.com"}}' ] || fail "client document: $body"
+[ "$(in_ct systemctl is-active wellknownd.service)" = active ] || fail "service not active after first connection"
+ok "first connection started the service; both documents served"
+
+# --- the sandbox ----------------------------------------------------------------------------
+pid=$(main_pid)
+caps=$(in_ct grep CapEff "/proc/$pid/status" | awk '{print $2}')
+[ "$caps" = 0000000000000000 ] || fail "effective capabilities $caps"
+uid=$(in_ct awk '/^Uid:/ {print $2}' "/proc/$pid/status")
+[ "$uid" != 0 ] || fail "runs as root"
+if in_ct setpriv --reuid="$uid" --regid="$uid" --clear-groups cat /etc/letsencrypt/live/example.com/privkey.pem >/dev/null 2>&1; then
+    fail "uid $uid can read privkey.pem"
+fi
+ok "no capabilities, dynamic uid $uid, privkey.pem unreadable to it"
+status=$(in_ct systemctl show --property=StatusText --value wellknownd.service)
+case "$status" in "serving example.com; started "*) ok "status line: $status" ;; *) fail "status: $status" ;; esac
+
+# --- reload ---------------------------------------------------------------------------------
+config https://matrix2.example.com matrix.example.com:443
+in_ct systemctl reload wellknownd.service || fail "systemctl reload"
+body=$(curl_ct https://example.com/.well-known/matrix/client)
+[ "$body" = '{"m.homeserver":{"base_url":"https://matrix2.example.com"}}' ] || fail "after reload: $body"
+[ "$(in_ct systemctl is-active wellknownd.service)" = active ] || fail "not active after reload"
+in_ct journalctl --no-pager -u wellknownd.service | grep -q "Reloading wellknownd.service" || fail "no Reloading in the journal"
+in_ct journalctl --no-pager -u wellknownd.service | grep -q "Reloaded wellknownd.service" || fail "no Reloaded in the journal"
+ok "systemctl reload: reloading, then active, new document served"
+
+config https://matrix3.example.com "https://matrix.example.com"
+if in_ct systemctl reload wellknownd.service 2>/dev/null; then fail "reload of a bad config succeeded"; fi
+body=$(curl_ct https://example.com/.well-known/matrix/client)
+[ "$body" = '{"m.homeserver":{"base_url":"https://matrix2.example.com"}}' ] || fail "after bad reload: $body"
+[ "$(in_ct systemctl is-active wellknownd.service)" = active ] || fail "not active after a bad reload"
+ok "bad config: systemctl reload fails, the old config keeps serving"
+
+# --- journal priorities ---------------------------------------------------------------------
+config https://matrix2.example.com matrix.example.net:443
+in_ct systemctl reload wellknownd.service || fail "reload with a delegation change"
+warnings=$(in_ct journalctl --no-pager -u wellknownd.service -p warning -o cat)
+grep -q "DELEGATION CHANGED for example.com" <<<"$warnings" || fail "no delegation warning at -p warning: $warnings"
+if grep -q "listening on" <<<"$warnings"; then fail "info lines at -p warning"; fi
+in_ct journalctl --no-pager -u wellknownd.service -p info -o cat | grep -q "listening on https://" || fail "no info lines"
+ok "journal priorities: warnings at -p warning, info lines only at -p info"
+
+# --- certbot renewal with the deploy hook, under load ----------------------------------------
+before=$(serial_ct)
+loop_start
+install -m 644 "$work/certs/cert2.crt" "$le/archive/example.com/fullchain2.pem"
+install -m 600 "$work/certs/cert2.key" "$le/archive/example.com/privkey2.pem"
+ln -sfn ../../archive/example.com/fullchain2.pem "$le/live/example.com/fullchain.pem.new"
+mv -T "$le/live/example.com/fullchain.pem.new" "$le/live/example.com/fullchain.pem"
+ln -sfn ../../archive/example.com/privkey2.pem "$le/live/example.com/privkey.pem.new"
+mv -T "$le/live/example.com/privkey.pem.new" "$le/live/example.com/privkey.pem"
+RENEWED_LINEAGE=/etc/letsencrypt/live/example.com in_ct /usr/local/share/wellknownd/wellknownd-certbot-deploy-hook
+sleep 1
+loop_stop "certbot renewal + deploy hook"
+after=$(serial_ct)
+expected=$(openssl x509 -noout -serial -in "$work/certs/cert2.crt")
+[ "$after" = "$expected" ] && [ "$after" != "$before" ] || fail "serving $after, expected $expected"
+ok "renewed certificate served ($after)"
+
+# --- restart under load ---------------------------------------------------------------------
+loop_start
+in_ct systemctl restart wellknownd.service
+sleep 1
+loop_stop "systemctl restart"
+
+# --- watchdog -------------------------------------------------------------------------------
+in_ct mkdir -p /run/systemd/system/wellknownd.service.d
+in_ct sh -c 'printf "[Service]\nWatchdogSec=2s\n" >/run/systemd/system/wellknownd.service.d/watchdog.conf'
+in_ct systemctl daemon-reload
+in_ct systemctl restart wellknownd.service
+curl_ct --output /dev/null https://example.com/.well-known/matrix/server
+old=$(main_pid)
+restarts=$(in_ct systemctl show --property=NRestarts --value wellknownd.service)
+in_ct kill -STOP "$old"
+for _ in $(seq 100); do
+    new=$(main_pid)
+    [ "$new" != "$old" ] && [ "$new" != 0 ] && break
+    sleep 0.2
+done
+[ "$new" != "$old" ] && [ "$new" != 0 ] || fail "watchdog did not restart the stopped daemon"
+[ "$(in_ct systemctl show --property=NRestarts --value wellknownd.service)" -gt "$restarts" ] || fail "no restart counted"
+in_ct journalctl --no-pager -u wellknownd.service | grep -q "Watchdog timeout" || fail "no watchdog timeout in the journal"
+body=$(curl_ct https://example.com/.well-known/matrix/server)
+[ "$body" = '{"m.server":"matrix.example.net:443"}' ] || fail "after watchdog restart: $body"
+ok "watchdog restarted the stopped daemon (pid $old -> $new)"
+
+echo "$pass passed, 0 failed"
