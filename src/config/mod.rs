@@ -2,6 +2,7 @@
 //! [`model`], in which every document is already JSON. Errors name the file, the key and what
 //! to write instead.
 
+mod documents;
 pub mod file;
 mod json;
 pub mod model;
