@@ -33,7 +33,7 @@ pub fn run(path: &Path, no_tls: bool) -> Result<Report, config::Error> {
         "{}: OK, {} domain(s), {} listener(s)",
         path.display(),
         state.sites.len(),
-        state.config.https.len() + state.config.http.len()
+        state.config.listen.describe().len()
     );
     let warnings = loaded.warnings.into_iter().chain(warnings).collect();
     Ok(Report {
@@ -46,11 +46,8 @@ pub fn run(path: &Path, no_tls: bool) -> Result<Report, config::Error> {
 pub fn describe(state: &State) -> String {
     let mut out = String::new();
     let c = &state.config;
-    for a in &c.https {
-        let _ = writeln!(out, "listen https://{a}");
-    }
-    for a in &c.http {
-        let _ = writeln!(out, "listen http://{a}");
+    for l in c.listen.describe() {
+        let _ = writeln!(out, "listen {l}");
     }
     for p in &state.pairs {
         let expiry = p

@@ -52,6 +52,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod log;
+pub mod metrics;
 pub mod reload;
 pub mod run;
 pub mod server;

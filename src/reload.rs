@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::config::{self, Config};
 use crate::log;
+use crate::metrics::Metrics;
 use crate::state::{Built, State};
 use crate::systemd::Notifier;
 use crate::tls::certs::Stamp;
@@ -21,11 +22,11 @@ use crate::tls::certs::Stamp;
 #[derive(Debug)]
 pub enum ReloadError {
     Config(config::Error),
-    /// Listeners are bound once; changing them needs a restart.
-    Listen {
+    /// Listeners are bound once and the connection limit sized once; changing either needs
+    /// a restart.
+    Restart {
         path: PathBuf,
-        old: String,
-        new: String,
+        what: String,
     },
 }
 
@@ -33,9 +34,9 @@ impl fmt::Display for ReloadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReloadError::Config(e) => e.fmt(f),
-            ReloadError::Listen { path, old, new } => write!(
+            ReloadError::Restart { path, what } => write!(
                 f,
-                "{}: listen: changed from {old} to {new}; listeners change only on restart (systemctl restart wellknownd)",
+                "{}: {what}; that takes a restart (systemctl restart wellknownd)",
                 path.display()
             ),
         }
@@ -52,6 +53,7 @@ pub struct Reloader {
     path: PathBuf,
     state: watch::Sender<Arc<State>>,
     notify: Notifier,
+    metrics: Arc<Metrics>,
     /// The outcome of the last reload, for systemd's status line.
     last: String,
     /// Certificate files of a renewal that could not be loaded (say, a new certificate beside
@@ -60,11 +62,17 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    pub fn new(path: PathBuf, state: watch::Sender<Arc<State>>, notify: Notifier) -> Reloader {
+    pub fn new(
+        path: PathBuf,
+        state: watch::Sender<Arc<State>>,
+        notify: Notifier,
+        metrics: Arc<Metrics>,
+    ) -> Reloader {
         Reloader {
             path,
             state,
             notify,
+            metrics,
             last: format!("started {}", now()),
             failed: None,
         }
@@ -72,6 +80,17 @@ impl Reloader {
 
     pub fn current(&self) -> Arc<State> {
         self.state.borrow().clone()
+    }
+
+    fn swap(&mut self, state: State) {
+        self.state.send_replace(Arc::new(state));
+        self.metrics.new_generation();
+    }
+
+    /// Shutting down: keep serving, but let the health endpoint say 503.
+    pub fn drain(&mut self) {
+        let draining = self.current().draining();
+        self.state.send_replace(Arc::new(draining));
     }
 
     /// One line for `systemctl status`: what is served and how the last reload went.
@@ -87,6 +106,7 @@ impl Reloader {
         log::info(format_args!("reloading {}", self.path.display()));
         match self.try_reload() {
             Ok(()) => {
+                self.metrics.reloaded(true);
                 self.last = format!("reloaded {}", now());
                 log::info("reloaded: new requests and handshakes see the new config");
             }
@@ -106,14 +126,14 @@ impl Reloader {
     fn try_reload(&mut self) -> Result<(), ReloadError> {
         let loaded = config::load(&self.path)?;
         let old = self.current();
-        listen_unchanged(&old.config, &loaded.config)?;
+        restart_not_needed(&old.config, &loaded.config)?;
         let Built { state, warnings } = State::build(loaded.config)?;
         for w in loaded.warnings.iter().chain(&warnings) {
             log::warn(w);
         }
         warn_delegation_changes(&old.config, &state.config);
         self.failed = None;
-        self.state.send_replace(Arc::new(state));
+        self.swap(state);
         Ok(())
     }
 
@@ -146,7 +166,7 @@ impl Reloader {
                 }
                 warnings.iter().for_each(log::warn);
                 self.failed = None;
-                self.state.send_replace(Arc::new(state));
+                self.swap(state);
                 self.notify.status(&self.status());
             }
             Err(e) => {
@@ -159,25 +179,23 @@ impl Reloader {
     }
 }
 
-fn listen_unchanged(old: &Config, new: &Config) -> Result<(), ReloadError> {
-    let describe = |c: &Config| {
-        let mut all: Vec<String> = c
-            .https
-            .iter()
-            .map(|a| format!("https://{a}"))
-            .chain(c.http.iter().map(|a| format!("http://{a}")))
-            .collect();
-        all.sort();
-        format!("[{}]", all.join(", "))
-    };
-    let (old, new_listen) = (describe(old), describe(new));
-    if old == new_listen {
+fn restart_not_needed(old: &Config, new: &Config) -> Result<(), ReloadError> {
+    let describe = |c: &Config| format!("[{}]", c.listen.describe().join(", "));
+    let (a, b) = (old.limits.max_connections, new.limits.max_connections);
+    let what = if old.listen != new.listen {
+        format!(
+            "listen: changed from {} to {}",
+            describe(old),
+            describe(new)
+        )
+    } else if a != b {
+        format!("limits.max_connections: changed from {a} to {b}")
+    } else {
         return Ok(());
-    }
-    Err(ReloadError::Listen {
+    };
+    Err(ReloadError::Restart {
         path: new.path.clone(),
-        old,
-        new: new_listen,
+        what,
     })
 }
 

@@ -115,10 +115,30 @@ async fn serve_until_stopped(
     }
     log_domains(&state.config);
     crate::tls::warm_up(&state);
+    let metrics_listener = match state.config.listen.metrics {
+        Some(address) => Some(
+            Listener::bind(address, Proto::Http, false).map_err(|source| StartError::Bind {
+                address,
+                proto: Proto::Http,
+                source,
+            })?,
+        ),
+        None => None,
+    };
     let (sender, shared) = Shared::new(state).map_err(StartError::Tls)?;
     let (stop, shutdown) = Shutdown::channel();
+    if let Some(l) = metrics_listener {
+        log::info(format_args!("metrics on {}/metrics", l.address()));
+        tokio::spawn(crate::metrics::serve(
+            l,
+            shared.metrics.clone(),
+            shared.state.clone(),
+            shutdown.clone(),
+        ));
+    }
+    let metrics = shared.metrics.clone();
     let tasks = start(listeners, shared, shutdown);
-    let mut reloader = Reloader::new(path.to_owned(), sender, notify.clone());
+    let mut reloader = Reloader::new(path.to_owned(), sender, notify.clone(), metrics);
     notify.ready(&reloader.status());
     if let Some(every) = notify.watchdog_interval() {
         tokio::spawn(watchdog(notify.clone(), every));
@@ -132,8 +152,17 @@ async fn serve_until_stopped(
             () = tokio::time::sleep(Duration::from_secs(check)), if check > 0 => reloader.check_certificates(),
         }
     }
-    log::info("stopping: finishing requests in flight");
     notify.stopping();
+    let delay = reloader.current().config.health.shutdown_delay;
+    if !delay.is_zero() {
+        log::info(format_args!(
+            "stopping in {}s: health endpoint now answers 503",
+            delay.as_secs()
+        ));
+    }
+    reloader.drain();
+    tokio::time::sleep(delay).await;
+    log::info("stopping: finishing requests in flight");
     let _ = stop.send(true);
     let grace = Duration::from_secs(reloader.current().config.shutdown_grace_secs);
     if tokio::time::timeout(grace, tasks).await.is_err() {
@@ -158,13 +187,13 @@ async fn watchdog(notify: Notifier, every: Duration) {
 
 /// Binds every configured address; fails on the first that cannot be bound.
 pub fn bind(config: &Config) -> Result<Vec<Listener>, StartError> {
-    let https = config.https.iter().map(|a| (*a, Proto::Https));
-    let http = config.http.iter().map(|a| (*a, Proto::Http));
+    let https = config.listen.https.iter().map(|l| (l, Proto::Https));
+    let http = config.listen.http.iter().map(|l| (l, Proto::Http));
     https
         .chain(http)
-        .map(|(address, proto)| {
-            Listener::bind(address, proto).map_err(|source| StartError::Bind {
-                address,
+        .map(|(l, proto)| {
+            Listener::bind(l.address, proto, l.proxy_protocol).map_err(|source| StartError::Bind {
+                address: l.address,
                 proto,
                 source,
             })

@@ -5,9 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{self, Config};
 use crate::http::{Fixed, Site};
+use crate::server::Protocols;
 use crate::tls::{CertStore, Pair};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct State {
     pub config: Config,
     /// One per `[[domain]]`, in config order.
@@ -18,6 +19,10 @@ pub struct State {
     pub certs: CertStore,
     /// Every certificate pair loaded, for expiry reports.
     pub pairs: Vec<Pair>,
+    /// HTTP/1.1 and HTTP/2 settings built from `config.limits`.
+    pub protocols: Protocols,
+    /// Shutting down: the health endpoint answers 503 (see [`State::draining`]).
+    pub draining: bool,
 }
 
 /// A state and what the operator should hear about it.
@@ -92,12 +97,22 @@ impl State {
             _ => config.domains.iter().position(|d| d.default),
         };
         State {
+            protocols: Protocols::new(&config.limits),
             config,
             sites,
             fallback,
             fixed: Fixed::new(),
             certs: CertStore::default(),
             pairs: Vec::new(),
+            draining: false,
+        }
+    }
+
+    /// This state, shutting down: the same answers, but the health endpoint says 503.
+    pub fn draining(&self) -> State {
+        State {
+            draining: true,
+            ..self.clone()
         }
     }
 

@@ -137,7 +137,7 @@ async fn a_bad_reload_changes_nothing_and_a_delegation_change_is_loud() {
     );
     kill("HUP", d.child.id());
     let line = d.line("reload failed");
-    assert!(line.contains("listen: changed from [https://127.0.0.1:0] to [https://127.0.0.1:1]; listeners change only on restart"), "{line}");
+    assert!(line.contains("listen: changed from [https://127.0.0.1:0] to [https://127.0.0.1:1]; that takes a restart (systemctl restart wellknownd)"), "{line}");
     assert_eq!(
         server_document(&pki, https, Via::H1, "example.com").await,
         (200, body("a.example.com:443"))

@@ -56,7 +56,11 @@ homeserver = "https://matrix.example.com"
     let d = &l.config.domains[0];
     assert_eq!(d.server(), Some("matrix.example.com:443"));
     assert_eq!(d.cache_max_age_secs, 14400);
-    assert_eq!(l.config.https, ["[::]:443".parse().unwrap()]);
+    let https = wellknownd::config::ListenAddr {
+        address: "[::]:443".parse().unwrap(),
+        proxy_protocol: false,
+    };
+    assert_eq!(l.config.listen.https, [https]);
     assert_eq!(
         l.config.tls.as_ref().unwrap().certificate,
         Path::new("/etc/letsencrypt/live/example.com/fullchain.pem")
@@ -71,7 +75,7 @@ homeserver = "https://matrix.example.com"
         r#"https = ["[::]:443"]"#,
         r#"https = ["0.0.0.0:443", "[::]:443"]"#,
     ));
-    assert_eq!(both.config.https.len(), 2);
+    assert_eq!(both.config.listen.https.len(), 2);
 }
 
 #[test]

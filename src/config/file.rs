@@ -24,9 +24,93 @@ pub struct ConfigFile {
     /// clients that send no SNI. Required when there are `https` listeners, unless every domain
     /// has its own.
     pub tls: Option<TlsFile>,
+    /// Timeouts and size limits against misbehaving clients.
+    #[serde(default)]
+    pub limits: LimitsFile,
+    /// The health endpoint for load-balancer probes.
+    #[serde(default)]
+    pub health: HealthFile,
+    /// The Prometheus metrics listener.
+    #[serde(default)]
+    pub metrics: MetricsFile,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogFile,
     /// The domains served, one `[[domain]]` table each; at least one.
     #[serde(default)]
     pub domain: Vec<DomainFile>,
+}
+
+/// A listener: an address such as `"[::]:443"`, or a table when it needs options.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "an address such as \"[::]:443\", or a table such as { address = \"127.0.0.1:8443\", proxy_protocol = true }"
+)]
+pub enum ListenerFile {
+    Address(String),
+    Table(ListenerTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerTable {
+    /// The socket address.
+    pub address: String,
+    /// Expect a PROXY protocol header (v1 or v2) before anything else on each connection, and
+    /// take the client address from it. Only behind a load balancer that sends one: a
+    /// connection without a valid header is closed.
+    #[serde(default)]
+    pub proxy_protocol: bool,
+}
+
+/// `[limits]`: every key in whole seconds or bytes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// Time for a client to complete the TLS handshake (and send its PROXY header). Default 10.
+    pub handshake_timeout_secs: Option<u64>,
+    /// Time for a request head to arrive once its first byte has (and for the first request
+    /// after the connection opened). Default 10.
+    pub header_timeout_secs: Option<u64>,
+    /// A connection without traffic is closed after this long (HTTP/2: GOAWAY). Default 60.
+    pub idle_timeout_secs: Option<u64>,
+    /// Largest request head (request line and headers) accepted: larger gets 431. Default 16384.
+    pub max_header_bytes: Option<u64>,
+    /// Connections open at once; beyond it, new ones wait in the kernel's queue. Capped by the
+    /// file descriptor limit. Default 10000.
+    pub max_connections: Option<u64>,
+}
+
+/// `[health]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthFile {
+    /// Path of the health endpoint, outside `/.well-known/`; `""` turns it off. Default
+    /// `"/healthz"`: `200 {"status":"ok"}`, and `503 {"status":"stopping"}` once SIGTERM came.
+    pub path: Option<String>,
+    /// After SIGTERM, keep serving this long with the health endpoint at 503, so the load
+    /// balancer takes this node out before its listeners close. Default 0.
+    pub shutdown_delay_secs: Option<u64>,
+}
+
+/// `[metrics]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsFile {
+    /// Address of a plain-HTTP listener serving Prometheus metrics at `/metrics`, e.g.
+    /// `"127.0.0.1:9100"`. Absent: no metrics listener.
+    pub listen: Option<String>,
+}
+
+/// `[log]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    /// One line per request (time, client address, host, method, path, status, bytes,
+    /// duration). Default false.
+    #[serde(default)]
+    pub access: bool,
 }
 
 /// `[listen]`: socket addresses such as `"[::]:443"` or `"0.0.0.0:443"`. IPv6 sockets are
@@ -36,10 +120,10 @@ pub struct ConfigFile {
 pub struct ListenFile {
     /// TLS listeners (HTTP/2 and HTTP/1.1 by ALPN).
     #[serde(default)]
-    pub https: Vec<String>,
+    pub https: Vec<ListenerFile>,
     /// Plain-HTTP/1.1 listeners, for a load balancer that terminates TLS in front.
     #[serde(default)]
-    pub http: Vec<String>,
+    pub http: Vec<ListenerFile>,
 }
 
 /// A certificate chain and its private key, both PEM files.

@@ -7,12 +7,13 @@ pub mod file;
 mod json;
 pub mod model;
 pub mod names;
+mod serving;
 mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use model::{Config, Document, Domain, TlsPaths};
+pub use model::{Config, Document, Domain, Health, Limits, ListenAddr, TlsPaths};
 
 /// Where the daemon looks for its config when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/wellknownd/config.toml";

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -50,12 +51,68 @@ pub struct TlsPaths {
     pub private_key: PathBuf,
 }
 
+/// A configured listening address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenAddr {
+    pub address: SocketAddr,
+    pub proxy_protocol: bool,
+}
+
+/// `[limits]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub handshake_timeout: Duration,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_connections: usize,
+}
+
+/// Every socket the daemon binds itself; changing any needs a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    pub https: Vec<ListenAddr>,
+    pub http: Vec<ListenAddr>,
+    /// The Prometheus metrics listener.
+    pub metrics: Option<SocketAddr>,
+}
+
+impl Listen {
+    /// Every listener as `https://[::]:443`, with ` (PROXY protocol)` where it expects one.
+    pub fn describe(&self) -> Vec<String> {
+        let tagged = |scheme: &'static str| {
+            move |l: &ListenAddr| {
+                let proxy = if l.proxy_protocol {
+                    " (PROXY protocol)"
+                } else {
+                    ""
+                };
+                format!("{scheme}://{}{proxy}", l.address)
+            }
+        };
+        let https = self.https.iter().map(tagged("https"));
+        let http = self.http.iter().map(tagged("http"));
+        let metrics = self.metrics.iter().map(|a| format!("metrics http://{a}"));
+        https.chain(http).chain(metrics).collect()
+    }
+}
+
+/// `[health]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// `None`: no health endpoint.
+    pub path: Option<String>,
+    pub shutdown_delay: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file this was read from, for messages.
     pub path: PathBuf,
-    pub https: Vec<SocketAddr>,
-    pub http: Vec<SocketAddr>,
+    pub listen: Listen,
+    pub limits: Limits,
+    pub health: Health,
+    pub access_log: bool,
     /// The default certificate (top-level `[tls]`).
     pub tls: Option<TlsPaths>,
     /// 0: never look for renewed certificate files.

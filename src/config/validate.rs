@@ -2,20 +2,15 @@
 //! The first error stops the load; warnings are collected for the operator.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::file::{ConfigFile, DomainFile, TlsFile};
 use super::model::{Config, Domain, TlsPaths};
-use super::{Error, Loaded, documents, names};
+use super::{Error, Loaded, documents, names, serving};
 
 /// Synapse clamps the max-age it reads to [5 min, 48 h]: values outside do nothing but mislead.
 const CACHE_RANGE: std::ops::RangeInclusive<u64> = 300..=172_800;
 const CACHE_DEFAULT: u64 = 14_400;
-/// certbot renews 30 days before expiry; a check a minute costs two stat() calls per pair.
-const CERT_CHECK_DEFAULT: u64 = 60;
-/// Below systemd's default TimeoutStopSec (90 s), so a stop never ends in SIGKILL.
-const GRACE_DEFAULT: u64 = 10;
 
 pub(super) struct Validator<'a> {
     pub(super) path: &'a Path,
@@ -46,14 +41,7 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
         path,
         warnings: Vec::new(),
     };
-    let https = addresses(&v, "listen.https", &file.listen.https)?;
-    let http = addresses(&v, "listen.http", &file.listen.http)?;
-    if let Some(dup) = https.iter().find(|a| a.port() != 0 && http.contains(a)) {
-        return Err(v.err(
-            "listen",
-            format!("{dup} is listed under both https and http"),
-        ));
-    }
+    let serving = serving::read(&v, &file)?;
     let cache = cache_max_age(
         &v,
         "cache_max_age_secs",
@@ -68,7 +56,8 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
         ));
     }
     // A config with plain-HTTP listeners only (TLS terminated in front) needs no certificate.
-    let needs_tls = !https.is_empty() || http.is_empty();
+    let listen = &serving.listen;
+    let needs_tls = !listen.https.is_empty() || listen.http.is_empty();
     let mut domains: Vec<Domain> = Vec::with_capacity(file.domain.len());
     let mut seen = HashMap::new();
     for (i, d) in file.domain.iter().enumerate() {
@@ -101,50 +90,21 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
         }
         domains.push(domain);
     }
-    let certificate_check_secs = bounded(
-        &v,
-        "certificate_check_secs",
-        file.certificate_check_secs,
-        CERT_CHECK_DEFAULT,
-        86_400,
-    )?;
-    let shutdown_grace_secs = bounded(
-        &v,
-        "shutdown_grace_secs",
-        file.shutdown_grace_secs,
-        GRACE_DEFAULT,
-        3_600,
-    )?;
     let config = Config {
         path: path.to_owned(),
-        https,
-        http,
+        listen: serving.listen,
+        limits: serving.limits,
+        health: serving.health,
+        access_log: serving.access_log,
         tls,
-        certificate_check_secs,
-        shutdown_grace_secs,
+        certificate_check_secs: serving.certificate_check_secs,
+        shutdown_grace_secs: serving.shutdown_grace_secs,
         domains,
     };
     Ok(Loaded {
         config,
         warnings: v.warnings,
     })
-}
-
-fn addresses(v: &Validator, key: &str, list: &[String]) -> Result<Vec<SocketAddr>, Error> {
-    let mut out: Vec<SocketAddr> = Vec::with_capacity(list.len());
-    for (i, s) in list.iter().enumerate() {
-        let addr: SocketAddr = s.parse().map_err(|_| {
-            v.err(
-                format!("{key}[{i}]"),
-                format!("`{s}` is not a socket address: write e.g. `[::]:443` or `0.0.0.0:443`"),
-            )
-        })?;
-        if addr.port() != 0 && out.contains(&addr) {
-            return Err(v.err(format!("{key}[{i}]"), format!("{addr} is listed twice")));
-        }
-        out.push(addr);
-    }
-    Ok(out)
 }
 
 fn cache_max_age(v: &Validator, key: &str, value: Option<u64>, default: u64) -> Result<u64, Error> {
@@ -157,19 +117,6 @@ fn cache_max_age(v: &Validator, key: &str, value: Option<u64>, default: u64) -> 
                 "{n} is outside 300..=172800: Synapse clamps the cache period to [5 min, 48 h], so {n} would not do what it says"
             ),
         )),
-    }
-}
-
-fn bounded(
-    v: &Validator,
-    key: &str,
-    value: Option<u64>,
-    default: u64,
-    max: u64,
-) -> Result<u64, Error> {
-    match value.unwrap_or(default) {
-        n if n <= max => Ok(n),
-        n => Err(v.err(key, format!("{n} is more than {max} seconds"))),
     }
 }
 

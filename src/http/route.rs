@@ -16,10 +16,17 @@ pub fn route<B>(state: &State, req: &Request<B>) -> Response<Body> {
         return fixed.preflight.response(false);
     }
     let head = method == Method::HEAD;
+    let path = req.uri().path();
+    if state.config.health.path.as_deref() == Some(path) {
+        return match (head || method == Method::GET, state.draining) {
+            (false, _) => fixed.method_not_allowed.response(false),
+            (true, false) => fixed.health_ok.response(head),
+            (true, true) => fixed.health_stopping.response(head),
+        };
+    }
     let Some(site) = state.site(host(req)) else {
         return fixed.unknown_host.response(head);
     };
-    let path = req.uri().path();
     if let Some(doc) = document(path) {
         return match &site.documents[doc as usize] {
             Some(p) if head || method == Method::GET => p.response(head),
@@ -53,7 +60,7 @@ fn redirect<B>(state: &State, base: &str, req: &Request<B>) -> Response<Body> {
 
 /// The requested host: HTTP/2 `:authority` (or an absolute-form URI), else `Host`; without
 /// port and trailing dot. Borrowed, never lowercased: [`State::site`] compares ignoring case.
-fn host<B>(req: &Request<B>) -> Option<&str> {
+pub fn host<B>(req: &Request<B>) -> Option<&str> {
     let raw = match req.uri().authority() {
         Some(a) => a.as_str(),
         None => req.headers().get(header::HOST)?.to_str().ok()?,

@@ -11,7 +11,7 @@ use crate::config::{Document, Domain};
 const PREFLIGHT_MAX_AGE: &str = "7200";
 
 /// One domain's prepared responses.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Site {
     /// Lowercase domain name, compared with `Host`.
     pub name: Box<str>,
@@ -45,8 +45,13 @@ impl Site {
 }
 
 /// The responses that do not depend on the domain.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Fixed {
+    /// The health endpoint: serving, or shutting down (load balancers take us out).
+    pub health_ok: Prepared,
+    pub health_stopping: Prepared,
+    /// What a bug in routing costs a client (never expected).
+    pub internal_error: Prepared,
     pub not_found: Prepared,
     pub unknown_host: Prepared,
     pub method_not_allowed: Prepared,
@@ -63,7 +68,20 @@ impl Fixed {
             header::ACCESS_CONTROL_MAX_AGE,
             HeaderValue::from_static(PREFLIGHT_MAX_AGE),
         )];
+        let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+        let status = |s: &str| serde_json::json!({ "status": s }).to_string().into_bytes();
         Fixed {
+            health_ok: Prepared::json(StatusCode::OK, status("ok"), &no_store),
+            health_stopping: Prepared::json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                status("stopping"),
+                &no_store,
+            ),
+            internal_error: Prepared::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error",
+                &[],
+            ),
             not_found: Prepared::error(StatusCode::NOT_FOUND, "Unrecognized request", &[]),
             unknown_host: Prepared::error(
                 StatusCode::NOT_FOUND,

@@ -1,100 +1,279 @@
-//! One connection: the TLS handshake (under its own timeout, in the connection's task, never
-//! in the accept loop), then HTTP/2 or HTTP/1.1 as ALPN chose, answering each request with
-//! [`route`] over the state current at that moment.
+//! One connection: the PROXY header and the TLS handshake (under the handshake timeout, in the
+//! connection's own task), then HTTP/2 or HTTP/1.1 as ALPN chose, each request answered from
+//! the state current at that moment, until the client leaves, a timeout fires or the daemon
+//! shuts down.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
+use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::Watcher;
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::{Proto, Shared};
-use crate::http::{Body, route};
+use super::io::{Activity, ConnIo};
+use super::{Proto, Shared, Shutdown, proxy};
+use crate::config::{Document, Limits};
+use crate::http::{Body, Prepared, route};
+use crate::log;
+use crate::metrics::Metrics;
 use crate::state::State;
 
-/// A client gets this long to finish the TLS handshake: a slowloris that opens connections
-/// and trickles its ClientHello would otherwise hold a socket and a task for ever.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// HTTP/1.1: a request head must arrive within this time, so a client trickling header bytes
-/// is closed (slowloris). Needs hyper's timer, without which it silently does nothing.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// A request head larger than this is refused: documents need a few hundred bytes, and an
-/// unbounded buffer lets one client grow our memory at will.
-const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// HTTP/2 streams open at once per connection: bounds the work one connection can queue.
 const MAX_STREAMS: u32 = 100;
+/// HTTP/2 streams a client may open and reset before we answer them: a rapid-reset client
+/// (CVE-2023-44487) gets GOAWAY after this many instead of making us do the work.
+const MAX_PENDING_RESETS: usize = 20;
+/// HTTP/2 flow-control window per stream: documents take no body, so a client gets to send
+/// little before it is ignored.
+const STREAM_WINDOW: u32 = 16 * 1024;
 
-/// The HTTP/1.1 and HTTP/2 settings, built once and shared by every connection.
-#[derive(Clone)]
+/// The HTTP/1.1 and HTTP/2 settings for one config generation, shared by its connections.
+#[derive(Clone, Debug)]
 pub struct Protocols {
     h1: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
 }
 
 impl Protocols {
-    pub fn new() -> Protocols {
+    pub fn new(limits: &Limits) -> Protocols {
         let mut h1 = http1::Builder::new();
+        // Request-head timing is ours (see `expiry`): hyper's header timer would also close
+        // idle keep-alive connections after the header timeout.
         h1.timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
-            .max_buf_size(MAX_HEADER_BYTES);
+            .header_read_timeout(None)
+            .max_header_size(limits.max_header_bytes)
+            .max_buf_size(limits.max_header_bytes.max(8192));
         let mut h2 = http2::Builder::new(TokioExecutor::new());
         h2.timer(TokioTimer::new())
             .max_concurrent_streams(MAX_STREAMS)
-            .max_header_list_size(MAX_HEADER_BYTES as u32);
+            .max_pending_accept_reset_streams(MAX_PENDING_RESETS)
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+            .initial_stream_window_size(STREAM_WINDOW);
         Protocols { h1, h2 }
     }
 }
 
+enum Opened {
+    Plain(ConnIo),
+    Tls(Box<tokio_rustls::server::TlsStream<ConnIo>>),
+}
+
+/// Why a connection ended before its first request could be read.
+enum Refused {
+    /// A missing or malformed PROXY header: the balancer is misconfigured, or it is not one.
+    Proxy,
+    /// Handshake failed or timed out; counted in the metrics.
+    Tls,
+}
+
 pub async fn handle(
-    stream: TcpStream,
-    _peer: SocketAddr,
+    mut stream: TcpStream,
+    peer: SocketAddr,
     proto: Proto,
+    proxy: bool,
     shared: Shared,
-    watcher: Watcher,
+    shutdown: Shutdown,
 ) {
+    let state = shared.state.borrow().clone();
+    let limits = &state.config.limits;
+    let _open = shared.metrics.connection_opened();
     // Responses are one small write each: waiting for Nagle would only add latency.
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move_router(shared.state.clone()));
-    let protocols = &shared.protocols;
-    match (proto, &shared.tls) {
-        (Proto::Http, _) => {
-            let _ = watcher
-                .watch(protocols.h1.serve_connection(TokioIo::new(stream), service))
-                .await;
-        }
-        (Proto::Https, Some(acceptor)) => {
-            let Ok(Ok(tls)) =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-            else {
-                return;
-            };
-            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-            let io = TokioIo::new(tls);
-            if h2 {
-                let _ = watcher
-                    .watch(protocols.h2.serve_connection(io, service))
-                    .await;
-            } else {
-                let _ = watcher
-                    .watch(protocols.h1.serve_connection(io, service))
-                    .await;
+    let activity = Activity::new();
+    let opening = async {
+        let (client, prefix) = match proxy {
+            true => proxy::read_header(&mut stream)
+                .await
+                .map_err(|_| Refused::Proxy)?,
+            false => (None, Bytes::new()),
+        };
+        let io = ConnIo::new(stream, prefix, activity.clone());
+        let opened = match (proto, &shared.tls) {
+            (Proto::Http, _) => Opened::Plain(io),
+            (Proto::Https, Some(acceptor)) => Opened::Tls(Box::new(
+                acceptor.accept(io).await.map_err(|_| Refused::Tls)?,
+            )),
+            (Proto::Https, None) => return Err(Refused::Tls),
+        };
+        Ok((client.unwrap_or(peer), opened))
+    };
+    let (client, opened) = match tokio::time::timeout(limits.handshake_timeout, opening).await {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(Refused::Proxy)) => return,
+        Ok(Err(Refused::Tls)) | Err(_) => {
+            if proto == Proto::Https {
+                shared.metrics.handshake_failed();
             }
+            return;
         }
-        (Proto::Https, None) => {}
+    };
+    activity.expect_request();
+    let service = service_fn(router(shared.state.clone(), shared.metrics.clone(), client));
+    let protocols = &state.protocols;
+    match opened {
+        Opened::Tls(tls) if tls.get_ref().1.alpn_protocol() == Some(b"h2") => {
+            let conn = protocols.h2.serve_connection(TokioIo::new(tls), service);
+            drive(conn, &activity, limits, false, shutdown).await;
+        }
+        Opened::Tls(tls) => {
+            let conn = protocols.h1.serve_connection(TokioIo::new(tls), service);
+            drive(conn, &activity, limits, true, shutdown).await;
+        }
+        Opened::Plain(io) => {
+            let conn = protocols.h1.serve_connection(TokioIo::new(io), service);
+            drive(conn, &activity, limits, true, shutdown).await;
+        }
     }
 }
 
-/// The per-request handler: read the current state, route, answer. Nothing else.
-fn move_router(
+enum Expired {
+    /// A request head took longer than the header timeout (slowloris): close at once.
+    Request,
+    /// No traffic for the idle timeout: close gracefully.
+    Idle,
+}
+
+/// Runs the connection until it ends; closes it on a timeout, and gracefully (HTTP/1.1 after
+/// the response in progress, HTTP/2 with GOAWAY) on shutdown or when idle.
+async fn drive<C: GracefulConnection>(
+    conn: C,
+    activity: &Activity,
+    limits: &Limits,
+    h1: bool,
+    mut shutdown: Shutdown,
+) {
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            expired = expiry(activity, limits, h1) => match expired {
+                Expired::Request => return,
+                // Idle again after GOAWAY: the client ignores it.
+                Expired::Idle if closing => return,
+                Expired::Idle => {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            },
+            () = shutdown.wait(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+        }
+    }
+}
+
+/// When this connection's next timeout fires. HTTP/1.1: a request head must arrive within the
+/// header timeout of its first byte (or of the connection's start), and the connection may
+/// idle between requests for the idle timeout. HTTP/2 multiplexes, so only idleness counts;
+/// its own limits (streams, header list size, resets) bound the rest.
+async fn expiry(activity: &Activity, limits: &Limits, h1: bool) -> Expired {
+    loop {
+        let (deadline, kind) = match activity.request_since() {
+            Some(since) if h1 => (since + limits.header_timeout, Expired::Request),
+            _ => (
+                activity.last_traffic(h1) + limits.idle_timeout,
+                Expired::Idle,
+            ),
+        };
+        let now = activity.elapsed();
+        if now >= deadline {
+            return kind;
+        }
+        tokio::time::sleep(deadline - now).await;
+    }
+}
+
+type Handler = std::future::Ready<Result<Response<Body>, Infallible>>;
+
+/// The per-request handler: read the current state, route, answer; then the access log line
+/// and the request counter, when they are on.
+fn router(
     state: watch::Receiver<Arc<State>>,
-) -> impl Fn(Request<Incoming>) -> std::future::Ready<Result<Response<Body>, Infallible>> + Clone {
-    move |req| std::future::ready(Ok(route(&state.borrow(), &req)))
+    metrics: Arc<Metrics>,
+    client: SocketAddr,
+) -> impl Fn(Request<Incoming>) -> Handler + Clone {
+    move |req| {
+        let state = state.borrow();
+        let started = Instant::now();
+        let response = answer(&state, &req);
+        if state.config.access_log {
+            access_log(&req, &response, client, started);
+        }
+        if state.config.listen.metrics.is_some() {
+            let domain = state.site(route::host(&req)).map_or("", |s| &s.name);
+            metrics.request(
+                domain,
+                document(&state, req.uri().path()),
+                response.status().as_u16(),
+            );
+        }
+        std::future::ready(Ok(response))
+    }
+}
+
+/// [`route`], except that a panic (a bug) costs one 500 rather than the connection.
+fn answer<B>(state: &State, req: &Request<B>) -> Response<Body> {
+    contain(|| route(state, req), &state.fixed.internal_error)
+}
+
+fn contain(f: impl FnOnce() -> Response<Body>, fallback: &Prepared) -> Response<Body> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| fallback.response(false))
+}
+
+fn document(state: &State, path: &str) -> &'static str {
+    if state.config.health.path.as_deref() == Some(path) {
+        return "health";
+    }
+    match Document::from_path(path) {
+        Some(Document::Server) => "server",
+        Some(Document::Client) => "client",
+        Some(Document::Support) => "support",
+        Some(Document::PolicyServer) => "policy_server",
+        None => "other",
+    }
+}
+
+fn access_log<B>(
+    req: &Request<B>,
+    response: &Response<Body>,
+    client: SocketAddr,
+    started: Instant,
+) {
+    use hyper::body::Body as _;
+    let bytes = response.body().size_hint().exact().unwrap_or(0);
+    log::info(format_args!(
+        "access {client} {} \"{} {}\" {} {bytes} {}us",
+        route::host(req).unwrap_or("-"),
+        req.method(),
+        req.uri().path(),
+        response.status().as_u16(),
+        started.elapsed().as_micros()
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_router_costs_one_500_not_the_process() {
+        let loaded = crate::config::parse(std::path::Path::new("t.toml"), "[listen]\nhttp=[\"127.0.0.1:0\"]\n[[domain]]\nname=\"a.test\"\nserver=\"m.a.test:443\"\n").unwrap();
+        let state = State::without_certs(loaded.config);
+        let response = contain(|| panic!("a bug in routing"), &state.fixed.internal_error);
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        let req = Request::get("/.well-known/matrix/server").body(()).unwrap();
+        assert_eq!(answer(&state, &req).status(), 200);
+    }
 }

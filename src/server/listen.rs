@@ -28,6 +28,8 @@ impl fmt::Display for Proto {
 pub struct Listener {
     pub tcp: TcpListener,
     pub proto: Proto,
+    /// Each connection starts with a PROXY protocol header from a load balancer.
+    pub proxy_protocol: bool,
 }
 
 /// Pending connections the kernel queues per listener before we accept them: enough for a
@@ -37,7 +39,7 @@ const BACKLOG: i32 = 1024;
 impl Listener {
     /// Binds `addr`. IPv6 sockets are v6-only, so `0.0.0.0:443` and `[::]:443` can both be
     /// listed; SO_REUSEADDR lets a restart bind while old connections sit in TIME_WAIT.
-    pub fn bind(addr: SocketAddr, proto: Proto) -> std::io::Result<Listener> {
+    pub fn bind(addr: SocketAddr, proto: Proto, proxy_protocol: bool) -> std::io::Result<Listener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         if addr.is_ipv6() {
             socket.set_only_v6(true)?;
@@ -47,14 +49,23 @@ impl Listener {
         socket.bind(&addr.into())?;
         socket.listen(BACKLOG)?;
         let tcp = TcpListener::from_std(socket.into())?;
-        Ok(Listener { tcp, proto })
+        Ok(Listener {
+            tcp,
+            proto,
+            proxy_protocol,
+        })
     }
 
     /// The bound address (with the real port when bound to port 0), for logs.
     pub fn address(&self) -> String {
+        let proxy = if self.proxy_protocol {
+            " (PROXY protocol)"
+        } else {
+            ""
+        };
         match self.tcp.local_addr() {
-            Ok(a) => format!("{}://{a}", self.proto),
-            Err(_) => format!("{}://?", self.proto),
+            Ok(a) => format!("{}://{a}{proxy}", self.proto),
+            Err(_) => format!("{}://?{proxy}", self.proto),
         }
     }
 }

@@ -13,7 +13,8 @@ const FIRST_FD: i32 = 3;
 
 /// The sockets systemd passed to this process, if any. A socket named `http` (systemd's
 /// `FileDescriptorName=http`) is plain HTTP; every other name, and none, means TLS, so a
-/// typo never serves plain text where TLS was meant.
+/// typo never serves plain text where TLS was meant. `http-proxy` and `https-proxy` expect a
+/// PROXY protocol header first.
 pub fn listeners() -> Result<Vec<Listener>, String> {
     let pid_matches = std::env::var("LISTEN_PID")
         .ok()
@@ -29,16 +30,18 @@ pub fn listeners() -> Result<Vec<Listener>, String> {
     let mut names = names.split(':');
     (0..count)
         .map(|i| {
-            let proto = match names.next() {
-                Some("http") => Proto::Http,
-                _ => Proto::Https,
+            let (proto, proxy) = match names.next() {
+                Some("http") => (Proto::Http, false),
+                Some("http-proxy") => (Proto::Http, true),
+                Some("https-proxy") => (Proto::Https, true),
+                _ => (Proto::Https, false),
             };
-            take(FIRST_FD + i, proto)
+            take(FIRST_FD + i, proto, proxy)
         })
         .collect()
 }
 
-fn take(fd: i32, proto: Proto) -> Result<Listener, String> {
+fn take(fd: i32, proto: Proto, proxy_protocol: bool) -> Result<Listener, String> {
     let owned = crate::sys::take_inherited_fd(fd)
         .ok_or_else(|| format!("socket activation: descriptor {fd} is not open"))?;
     let socket = Socket::from(owned);
@@ -60,5 +63,9 @@ fn take(fd: i32, proto: Proto) -> Result<Listener, String> {
         .map_err(|e| format!("socket activation: descriptor {fd}: {e}"))?;
     let tcp = TcpListener::from_std(socket.into())
         .map_err(|e| format!("socket activation: descriptor {fd}: {e}"))?;
-    Ok(Listener { tcp, proto })
+    Ok(Listener {
+        tcp,
+        proto,
+        proxy_protocol,
+    })
 }
