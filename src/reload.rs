@@ -150,23 +150,26 @@ impl Reloader {
         }
         match State::build(current.config.clone()) {
             Ok(Built { state, warnings }) => {
-                for p in state
+                let renewed: Vec<String> = state
                     .pairs
                     .iter()
                     .filter(|p| !current.pairs.iter().any(|o| o.stamps == p.stamps))
-                {
-                    let expiry = p
-                        .not_after
-                        .map_or("unknown".into(), crate::civil::format_utc);
-                    log::info(format_args!(
-                        "{}: loaded renewed {} (expires {expiry})",
-                        p.paths.key,
-                        p.paths.certificate.display()
-                    ));
-                }
-                warnings.iter().for_each(log::warn);
+                    .map(|p| {
+                        let expiry = p
+                            .not_after
+                            .map_or("unknown".into(), crate::civil::format_utc);
+                        format!(
+                            "{}: loaded renewed {} (expires {expiry})",
+                            p.paths.key,
+                            p.paths.certificate.display()
+                        )
+                    })
+                    .collect();
                 self.failed = None;
+                // Swapped before it is logged: whoever reads the line gets the new pair.
                 self.swap(state);
+                renewed.iter().for_each(log::info);
+                warnings.iter().for_each(log::warn);
                 self.notify.status(&self.status());
             }
             Err(e) => {

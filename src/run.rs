@@ -153,6 +153,7 @@ async fn serve_until_stopped(
         }
     }
     notify.stopping();
+    reloader.drain();
     let delay = reloader.current().config.health.shutdown_delay;
     if !delay.is_zero() {
         log::info(format_args!(
@@ -160,7 +161,6 @@ async fn serve_until_stopped(
             delay.as_secs()
         ));
     }
-    reloader.drain();
     tokio::time::sleep(delay).await;
     log::info("stopping: finishing requests in flight");
     let _ = stop.send(true);

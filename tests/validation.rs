@@ -515,7 +515,7 @@ fn listeners_and_certificates_are_required_where_needed() {
             "[\"127.0.0.1:443\"]",
             "[\"127.0.0.1:443\", \"127.0.0.1:443\"]",
         ),
-        "listen.https[1]",
+        "listen",
         "127.0.0.1:443 is listed twice",
     );
     refused(

@@ -179,6 +179,8 @@ async fn drive<C: GracefulConnection>(
 /// its own limits (streams, header list size, resets) bound the rest.
 async fn expiry(activity: &Activity, limits: &Limits, h1: bool) -> Expired {
     loop {
+        // Registered before reading the state, so a change in between is not missed.
+        let changed = activity.changed.notified();
         let (deadline, kind) = match activity.request_since() {
             Some(since) if h1 => (since + limits.header_timeout, Expired::Request),
             _ => (
@@ -190,7 +192,10 @@ async fn expiry(activity: &Activity, limits: &Limits, h1: bool) -> Expired {
         if now >= deadline {
             return kind;
         }
-        tokio::time::sleep(deadline - now).await;
+        tokio::select! {
+            () = tokio::time::sleep(deadline - now) => {}
+            () = changed => {}
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 
 /// When a connection last read and wrote, in nanoseconds since it opened. Shared between the
 /// stream (which updates it) and the connection's timeout watch (which reads it).
@@ -22,6 +23,9 @@ pub struct Activity {
     request_since: AtomicU64,
     last_read: AtomicU64,
     last_write: AtomicU64,
+    /// Signalled when a request starts or ends, so the timeout watch re-plans (twice per
+    /// request, not per read or write).
+    pub changed: Notify,
 }
 
 impl Activity {
@@ -31,6 +35,7 @@ impl Activity {
             request_since: AtomicU64::new(0),
             last_read: AtomicU64::new(0),
             last_write: AtomicU64::new(0),
+            changed: Notify::new(),
         })
     }
 
@@ -72,12 +77,15 @@ impl Activity {
         self.last_read.store(now, Ordering::Relaxed);
         if self.request_since.load(Ordering::Relaxed) == 0 {
             self.request_since.store(now, Ordering::Relaxed);
+            self.changed.notify_one();
         }
     }
 
     fn wrote(&self) {
         self.last_write.store(self.now(), Ordering::Relaxed);
-        self.request_since.store(0, Ordering::Relaxed);
+        if self.request_since.swap(0, Ordering::Relaxed) != 0 {
+            self.changed.notify_one();
+        }
     }
 }
 

@@ -93,7 +93,7 @@ impl Shutdown {
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Accepts connections on `listener` until `shutdown`, at most `max_connections` open at once
-/// (beyond it, clients wait in the kernel's queue); then closes the listener, lets every
+/// across all listeners (beyond it, clients wait in the kernel's queue); then closes the listener, lets every
 /// connection finish (HTTP/1.1 closes when idle, HTTP/2 sends GOAWAY) and returns when they
 /// have. The caller bounds that wait with its grace period.
 pub async fn serve(listener: Listener, shared: Shared, mut shutdown: Shutdown) {
@@ -101,32 +101,35 @@ pub async fn serve(listener: Listener, shared: Shared, mut shutdown: Shutdown) {
     let (running, mut finished) = mpsc::channel::<()>(1);
     let mut failing = false;
     loop {
-        let permit = tokio::select! {
-            permit = shared.connections.clone().acquire_owned() => permit,
-            () = shutdown.wait() => break,
-        };
-        let Ok(permit) = permit else { break };
-        tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.tcp.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    failing = false;
-                    let (shared, shutdown, running) = (shared.clone(), shutdown.clone(), running.clone());
-                    let (proto, proxy) = (listener.proto, listener.proxy_protocol);
-                    tokio::spawn(async move {
-                        conn::handle(stream, peer, proto, proxy, shared, shutdown).await;
-                        drop((permit, running));
-                    });
-                }
+                Ok(accepted) => accepted,
                 Err(e) => {
                     if !failing {
                         log::error(format_args!("accept on {}: {e}; retrying", listener.address()));
                     }
                     failing = true;
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
                 }
             },
             () = shutdown.wait() => break,
-        }
+        };
+        failing = false;
+        // At the limit, this connection waits here (and the listener with it: later clients
+        // wait in the kernel's queue). Taking the permit only once a client is there keeps
+        // one idle listener from holding a slot another listener needs.
+        let permit = tokio::select! {
+            permit = shared.connections.clone().acquire_owned() => permit,
+            () = shutdown.wait() => break,
+        };
+        let Ok(permit) = permit else { break };
+        let (shared, shutdown, running) = (shared.clone(), shutdown.clone(), running.clone());
+        let (proto, proxy) = (listener.proto, listener.proxy_protocol);
+        tokio::spawn(async move {
+            conn::handle(stream, peer, proto, proxy, shared, shutdown).await;
+            drop((permit, running));
+        });
     }
     drop(listener);
     drop(running);

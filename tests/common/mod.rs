@@ -268,7 +268,7 @@ pub fn client_config(
     Arc::new(config)
 }
 
-async fn exchange<IO>(
+pub async fn exchange<IO>(
     io: IO,
     via: Via,
     peer: Option<CertificateDer<'static>>,
@@ -407,9 +407,16 @@ impl Drop for Daemon {
     }
 }
 
-/// The socket address at the end of a `listening on ...://ADDR` log line.
+/// The socket address in a `listening on https://ADDR ...` log line.
 pub fn address(line: &str) -> std::net::SocketAddr {
-    line.rsplit("://").next().unwrap().parse().unwrap()
+    let after = line
+        .split("://")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no address in {line}"));
+    let end = after.find([' ', '/']).unwrap_or(after.len());
+    after[..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("no address in {line}"))
 }
 
 /// An HTTP/2 connection kept open for many requests (a keep-alive client).
