@@ -536,3 +536,74 @@ fn listeners_and_certificates_are_required_where_needed() {
         Path::new("/etc/wellknownd/c.pem")
     );
 }
+
+#[test]
+fn limits_health_metrics_and_listener_tables() {
+    let server = "server = \"m.example.com:443\"";
+    let with = |top: &str| format!("{top}\n{}", cfg(server));
+    refused(
+        &with("[limits]\nmax_header_bytes = 4096"),
+        "limits.max_header_bytes",
+        "4096 is outside 8192..=1048576",
+    );
+    refused(
+        &with("[limits]\nheader_timeout_secs = 0"),
+        "limits.header_timeout_secs",
+        "0 is outside 1..=3600",
+    );
+    refused(
+        &with("[limits]\nmax_connections = 0"),
+        "limits.max_connections",
+        "0 is outside 1..=1000000",
+    );
+    refused(
+        &with("[health]\npath = \"healthz\""),
+        "health.path",
+        "`healthz` must start with `/`",
+    );
+    refused(
+        &with("[health]\npath = \"/.well-known/health\""),
+        "health.path",
+        "`/.well-known/health` must be outside /.well-known/, where the documents live",
+    );
+    refused(
+        &with("[health]\npath = \"/h?x\""),
+        "health.path",
+        "`/h?x` must be a plain path, without query, fragment or spaces",
+    );
+    refused(
+        &with("[metrics]\nlisten = \"9100\""),
+        "metrics.listen",
+        "`9100` is not a socket address: write e.g. `[::]:443` or `0.0.0.0:443`",
+    );
+    refused(
+        &with("[metrics]\nlisten = \"127.0.0.1:443\""),
+        "listen",
+        "127.0.0.1:443 is listed twice",
+    );
+    let e = err(&cfg(server).replace(
+        "https = [\"127.0.0.1:443\"]",
+        "https = [{ address = \"127.0.0.1:443\", proxy = true }]",
+    ));
+    assert!(e.contains("listen.https[0]: an address such as \"[::]:443\", or a table such as { address = \"127.0.0.1:8443\", proxy_protocol = true }"), "{e}");
+    let l = ok(&with("[limits]\nidle_timeout_secs = 5\n[health]\npath = \"\"\n[metrics]\nlisten = \"127.0.0.1:9100\"\n[log]\naccess = true")
+        .replace("https = [\"127.0.0.1:443\"]", "https = [\"127.0.0.1:443\", { address = \"127.0.0.1:8443\", proxy_protocol = true }]"));
+    let c = &l.config;
+    assert_eq!(c.limits.idle_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(c.limits.max_header_bytes, 16384);
+    assert_eq!(c.health.path, None);
+    assert_eq!(c.listen.metrics, Some("127.0.0.1:9100".parse().unwrap()));
+    assert!(c.access_log);
+    assert_eq!(
+        c.listen.describe(),
+        [
+            "https://127.0.0.1:443",
+            "https://127.0.0.1:8443 (PROXY protocol)",
+            "metrics http://127.0.0.1:9100"
+        ]
+    );
+    assert_eq!(
+        ok(&cfg(server)).config.health.path.as_deref(),
+        Some("/healthz")
+    );
+}
