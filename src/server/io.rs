@@ -1,91 +1,73 @@
 //! The byte stream under every connection: a TCP socket, after any bytes read past a PROXY
-//! header (which belong to what follows), and recording when it last carried traffic, so
-//! the connection's timeouts need no timer per read.
+//! header (which belong to what follows), counting its traffic so the connection's timeouts
+//! cost no clock reads and no timer per request.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 
-/// When a connection last read and wrote, in nanoseconds since it opened. Shared between the
-/// stream (which updates it) and the connection's timeout watch (which reads it).
-#[derive(Debug)]
+/// What a connection did, as counters. Only its own task writes them (plain load + store, no
+/// atomic read-modify-write); its timeout watch samples them on a coarse tick.
+#[derive(Debug, Default)]
 pub struct Activity {
-    opened: Instant,
-    /// Start of the current request: the first read after the last write, 0 when none.
-    request_since: AtomicU64,
-    last_read: AtomicU64,
-    last_write: AtomicU64,
-    /// Signalled when a request starts or ends, so the timeout watch re-plans (twice per
-    /// request, not per read or write).
-    pub changed: Notify,
+    /// Reads and writes that moved bytes.
+    traffic: AtomicU64,
+    /// Requests started: a read after a write (or after [`Activity::expect_request`]).
+    requests: AtomicU64,
+    /// Between the first byte of a request and the first byte of its response.
+    in_request: AtomicBool,
+}
+
+/// A sample of [`Activity`], compared tick to tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    pub traffic: u64,
+    pub requests: u64,
+    pub in_request: bool,
 }
 
 impl Activity {
     pub fn new() -> Arc<Activity> {
-        Arc::new(Activity {
-            opened: Instant::now(),
-            request_since: AtomicU64::new(0),
-            last_read: AtomicU64::new(0),
-            last_write: AtomicU64::new(0),
-            changed: Notify::new(),
-        })
+        Arc::default()
     }
 
-    fn now(&self) -> u64 {
-        // +1: 0 means "no request in progress".
-        u64::try_from(self.opened.elapsed().as_nanos()).unwrap_or(u64::MAX) + 1
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        self.opened.elapsed()
+    fn bump(counter: &AtomicU64) {
+        counter.store(
+            counter.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
     }
 
     /// From now on the client owes us a request (after the TLS handshake: the first one).
     pub fn expect_request(&self) {
-        self.request_since.store(self.now(), Ordering::Relaxed);
+        Activity::bump(&self.requests);
+        self.in_request.store(true, Ordering::Relaxed);
     }
 
-    /// Since when a request has been arriving, if one is.
-    pub fn request_since(&self) -> Option<Duration> {
-        match self.request_since.load(Ordering::Relaxed) {
-            0 => None,
-            n => Some(Duration::from_nanos(n)),
+    pub fn sample(&self) -> Sample {
+        Sample {
+            traffic: self.traffic.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            in_request: self.in_request.load(Ordering::Relaxed),
         }
     }
 
-    /// The last traffic in either direction (`writes_only`: responses only).
-    pub fn last_traffic(&self, writes_only: bool) -> Duration {
-        let w = self.last_write.load(Ordering::Relaxed);
-        let r = if writes_only {
-            0
-        } else {
-            self.last_read.load(Ordering::Relaxed)
-        };
-        Duration::from_nanos(w.max(r))
-    }
-
     fn read(&self) {
-        let now = self.now();
-        self.last_read.store(now, Ordering::Relaxed);
-        if self.request_since.load(Ordering::Relaxed) == 0 {
-            self.request_since.store(now, Ordering::Relaxed);
-            self.changed.notify_one();
+        Activity::bump(&self.traffic);
+        if !self.in_request.load(Ordering::Relaxed) {
+            self.expect_request();
         }
     }
 
     fn wrote(&self) {
-        self.last_write.store(self.now(), Ordering::Relaxed);
-        if self.request_since.swap(0, Ordering::Relaxed) != 0 {
-            self.changed.notify_one();
-        }
+        Activity::bump(&self.traffic);
+        self.in_request.store(false, Ordering::Relaxed);
     }
 }
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The table bench/run.sh prints: medians over rounds, ratios wellknownd/nginx per round
+(min-max), and the targets of the benchmark issue."""
+import statistics
+import sys
+
+results, memory, startup, binary, nginx_version, version, rounds, duration = sys.argv[1:9]
+
+rows = [l.rstrip("\n").split("\t") for l in open(results)][1:]
+runs = {}  # (measure, server) -> list of rows, rounds >= 1 only (0 is the warm-up)
+for r in rows:
+    if r[2] != "0":
+        runs.setdefault((r[0], r[1]), []).append(r)
+
+TARGETS = {"h1_tls": 0.80, "h2_tls": 0.95, "plain_http1": 0.95, "full_ecdsa": 0.50, "full_rsa": None, "resumed": 0.40}
+LABELS = {
+    "h1_tls": "HTTP/1.1 over TLS, keep-alive (wrk -c50)",
+    "h2_tls": "HTTP/2 over TLS (h2load -c50 -m10)",
+    "plain_http1": "plain HTTP/1.1 (wrk -c50)",
+    "full_ecdsa": "full TLS handshake, ECDSA P-256",
+    "full_rsa": "full TLS handshake, RSA-2048",
+    "resumed": "resumed TLS handshake (wrk, Connection: close)",
+}
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+print(f"wellknownd {version} vs nginx {nginx_version}: {rounds} rounds of {duration} s after a warm-up, "
+      "server pinned to one CPU, load generator to the other.\n")
+print("| measure | nginx CPU µs/op | wellknownd CPU µs/op | ratio (min-max) | target | nginx ops/s | wellknownd ops/s | nginx p99 ms | wellknownd p99 ms |")
+print("|---|---|---|---|---|---|---|---|---|")
+for m, label in LABELS.items():
+    n, w = runs.get((m, "ngx"), []), runs.get((m, "wkd"), [])
+    if not n or not w:
+        continue
+    ratios = [float(b[4]) / float(a[4]) for a, b in zip(n, w) if float(a[4]) > 0]
+    target = TARGETS[m]
+    verdict = "" if target is None else (f"<= {target:.2f} " + ("met" if med(ratios) <= target else "NOT met"))
+    p99 = lambda rs: "-" if m.startswith("full") else f"{med([float(r[6]) for r in rs]):.2f}"
+    print(f"| {label} | {med([float(r[4]) for r in n]):.2f} | {med([float(r[4]) for r in w]):.2f} | "
+          f"{med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {verdict} | "
+          f"{med([float(r[5]) for r in n]):.0f} | {med([float(r[5]) for r in w]):.0f} | {p99(n)} | {p99(w)} |")
+
+mem = [l.rstrip("\n").split("\t") for l in open(memory)]
+def mem_of(kind, server):
+    for r in mem:
+        if r[0] == kind and r[1] == server:
+            return int(r[7]), int(r[8]), r[3]
+    return None
+
+peak = {s: max([int(r[7]) for r in rows if r[1] == s and r[0] in ("h1_tls", "h2_tls", "plain_http1") and r[2] != "0"] or [0]) for s in ("ngx", "wkd")}
+mib = lambda kib: f"{kib / 1024:.1f}"
+print("\n| memory (all processes of the server) | nginx RSS MiB | nginx PSS MiB | wellknownd RSS MiB | wellknownd PSS MiB | target |")
+print("|---|---|---|---|---|---|")
+for kind, label, target in [("idle_memory", "idle after start", "wellknownd RSS <= 8 MiB"), ("held_memory", "idle keep-alive TLS connections held", "wellknownd <= nginx")]:
+    n, w = mem_of(kind, "ngx"), mem_of(kind, "wkd")
+    if n and w:
+        held = f" ({w[2]})" if kind == "held_memory" else ""
+        print(f"| {label}{held} | {mib(n[0])} | {mib(n[1])} | {mib(w[0])} | {mib(w[1])} | {target} |")
+print(f"| peak RSS under the 50-connection loads | {mib(peak['ngx'])} | - | {mib(peak['wkd'])} | - | wellknownd <= 16 MiB |")
+
+st = [l.rstrip("\n").split("\t") for l in open(startup)]
+def times(server):
+    return sorted(float(r[3]) for r in st if r[1] == server and r[3])
+n, w = times("ngx"), times("wkd")
+print(f"\n| start-up to the first 200 over TLS | nginx | wellknownd | target |\n|---|---|---|---|")
+print(f"| median (min-max) of {len(w)}, ms | {med(n):.1f} ({n[0]:.1f}-{n[-1]:.1f}) | {med(w):.1f} ({w[0]:.1f}-{w[-1]:.1f}) | <= 50 ms |")
+print(f"\nStripped release binary: {int(binary) / 1048576:.2f} MiB (target <= 6 MiB).")
