@@ -76,9 +76,9 @@ async fn hold(addr: SocketAddr, n: usize, tls: TlsConnector) -> Result<(), Strin
     Ok(())
 }
 
-async fn futures_join<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();
