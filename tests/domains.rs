@@ -242,3 +242,40 @@ async fn tls_1_2_and_1_3_both_negotiate_h2_and_http_1_1() {
     }
     server.stop().await;
 }
+
+/// Session tickets: a client coming back resumes instead of a full handshake, in TLS 1.2
+/// and 1.3 alike.
+#[tokio::test]
+async fn returning_clients_resume_their_tls_session() {
+    let pki = pki();
+    let server = TestServer::start(&pki, &config(false)).await;
+    for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+        let config = common::client_config(&pki, &[version], b"http/1.1");
+        let mut kinds = Vec::new();
+        for _ in 0..2 {
+            let tcp = common::within(tokio::net::TcpStream::connect(server.tls()))
+                .await
+                .unwrap();
+            let name = rustls::pki_types::ServerName::try_from("one.test").unwrap();
+            let tls =
+                common::within(tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp))
+                    .await
+                    .unwrap();
+            kinds.push(tls.get_ref().1.handshake_kind());
+            // TLS 1.3 tickets arrive after the handshake: read the response so they are taken.
+            let request = common::request("GET", "one.test", "/.well-known/matrix/server", &[]);
+            let r =
+                common::exchange(hyper_util::rt::TokioIo::new(tls), Via::H1, None, request).await;
+            assert_eq!(r.status, 200);
+        }
+        assert_eq!(
+            kinds,
+            [
+                Some(rustls::HandshakeKind::Full),
+                Some(rustls::HandshakeKind::Resumed)
+            ],
+            "{version:?}"
+        );
+    }
+    server.stop().await;
+}

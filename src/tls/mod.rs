@@ -26,6 +26,8 @@ pub fn server_config(
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(resolver::Resolver::new(state)));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // Our cipher-suite order (see `certs::provider`), not the client's.
+    config.ignore_client_order = true;
     // Resumption makes repeat visitors cheap: stateless tickets (TLS 1.2 and 1.3) plus the
     // default in-memory session cache for clients that do not take tickets.
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
