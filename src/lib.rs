@@ -9,12 +9,12 @@
 //!    [`config::model`] in which every document is already JSON. Errors name file and key.
 //! 2. [`state`]: one config generation ready to serve: the certificates ([`tls`]) and every
 //!    response prepared as bytes and headers ([`http::site`], [`http::prepared`]).
-//! 3. [`http::route`]: the pure function from a request and the state to a response. All
+//! 3. [`http::route()`]: the pure function from a request and the state to a response. All
 //!    behaviour a client can observe is decided here, and unit tests call it without sockets.
 //! 4. [`server`]: listening sockets and connections. [`server::serve`] is the one entry point
 //!    that `main`, the tests and socket activation use: it accepts (at most
 //!    `limits.max_connections`), reads a PROXY header where enabled ([`server::proxy`]), does
-//!    the TLS handshake, speaks HTTP/1.1 or HTTP/2, answers with [`http::route`], and closes
+//!    the TLS handshake, speaks HTTP/1.1 or HTTP/2, answers with [`http::route()`], and closes
 //!    slow, idle or draining connections.
 //! 5. [`run`]: the daemon's life (load, bind, serve, reload on SIGHUP, stop on SIGTERM);
 //!    [`reload`]: building and swapping in a new state (config reload, renewed

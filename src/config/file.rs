@@ -1,6 +1,6 @@
 //! The TOML file exactly as an operator writes it. Every field's `///` doc is the reference for
 //! that key; `config.example.toml` shows them in use. Nothing here is checked beyond its TOML
-//! type: [`super::validate`] turns this into the [`super::model`].
+//! type: `validate` turns this into the [`super::model`].
 
 use serde::Deserialize;
 

@@ -1,4 +1,4 @@
-//! Reading the config: [`file`] is the TOML as written, [`validate`] checks it and builds the
+//! Reading the config: [`mod@file`] is the TOML as written, `validate` checks it and builds the
 //! [`model`], in which every document is already JSON. Errors name the file, the key and what
 //! to write instead.
 

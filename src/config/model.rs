@@ -1,4 +1,4 @@
-//! The validated config: every value here has passed [`super::validate`], and every document
+//! The validated config: every value here has passed `validate`, and every document
 //! is already the JSON it will be served as.
 
 use std::net::SocketAddr;

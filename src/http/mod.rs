@@ -1,5 +1,5 @@
 //! What is sent: responses prepared at config load ([`prepared`], [`site`]) and the pure
-//! routing function that picks one per request ([`route`]).
+//! routing function that picks one per request ([`route()`]).
 
 pub mod prepared;
 pub mod route;

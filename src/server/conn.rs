@@ -243,7 +243,7 @@ fn router(
     }
 }
 
-/// [`route`], except that a panic (a bug) costs one 500 rather than the connection.
+/// [`route()`], except that a panic (a bug) costs one 500 rather than the connection.
 fn answer<B>(state: &State, req: &Request<B>) -> Response<Body> {
     contain(|| route(state, req), &state.fixed.internal_error)
 }
