@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::watch;
 
 use crate::config::{self, Config};
 use crate::log;
@@ -117,36 +118,20 @@ async fn serve_until_stopped(
     notify: Notifier,
 ) -> Result<(), StartError> {
     let mut signals = Signals::install()?;
-    let mut listeners = activation::listeners().map_err(StartError::Activation)?;
-    listeners.extend(bind(&state.config)?);
-    if listeners.is_empty() {
-        return Err(StartError::NoListeners);
-    }
-    if listeners.iter().any(|l| l.proto == Proto::Https) && state.pairs.is_empty() {
-        return Err(StartError::NoCertificate);
-    }
+    let (listeners, metrics_listener) = open_listeners(&state)?;
     log_domains(&state.config);
     crate::tls::warm_up(&state);
-    let metrics_listener = match state.config.listen.metrics {
-        Some(address) => Some(
-            Listener::bind(address, Proto::Http, false).map_err(|source| StartError::Bind {
-                address,
-                proto: Proto::Http,
-                source,
-            })?,
-        ),
-        None => None,
-    };
     let (sender, shared) = Shared::new(state).map_err(StartError::Tls)?;
     let (stop, shutdown) = Shutdown::channel();
     if let Some(l) = metrics_listener {
         log::info(format_args!("metrics on {}/metrics", l.address()));
-        tokio::spawn(crate::metrics::serve(
+        let serve = crate::metrics::serve(
             l,
             shared.metrics.clone(),
             shared.state.clone(),
             shutdown.clone(),
-        ));
+        );
+        tokio::spawn(serve);
     }
     let metrics = shared.metrics.clone();
     let tasks = start(listeners, shared, shutdown);
@@ -155,16 +140,51 @@ async fn serve_until_stopped(
     if let Some(every) = notify.watchdog_interval() {
         tokio::spawn(watchdog(notify.clone(), every));
     }
+    until_stop_signal(&mut signals, &mut reloader).await;
+    notify.stopping();
+    drain(&mut reloader, stop, tasks).await;
+    Ok(())
+}
+
+/// systemd's sockets, then the configured ones; and the metrics listener if configured.
+fn open_listeners(state: &State) -> Result<(Vec<Listener>, Option<Listener>), StartError> {
+    let mut listeners = activation::listeners().map_err(StartError::Activation)?;
+    listeners.extend(bind(&state.config)?);
+    if listeners.is_empty() {
+        return Err(StartError::NoListeners);
+    }
+    if listeners.iter().any(|l| l.proto == Proto::Https) && state.pairs.is_empty() {
+        return Err(StartError::NoCertificate);
+    }
+    let metrics = state
+        .config
+        .listen
+        .metrics
+        .map(|a| bind_one(a, Proto::Http, false))
+        .transpose()?;
+    Ok((listeners, metrics))
+}
+
+/// Reloads on SIGHUP and checks for renewed certificates until SIGTERM or SIGINT.
+async fn until_stop_signal(signals: &mut Signals, reloader: &mut Reloader) {
     loop {
         let check = reloader.current().config.certificate_check_secs;
         tokio::select! {
             _ = signals.hup.recv() => reloader.reload(),
-            _ = signals.term.recv() => break,
-            _ = signals.int.recv() => break,
+            _ = signals.term.recv() => return,
+            _ = signals.int.recv() => return,
             () = tokio::time::sleep(Duration::from_secs(check)), if check > 0 => reloader.check_certificates(),
         }
     }
-    notify.stopping();
+}
+
+/// The way out: the health endpoint says 503 for `shutdown_delay` while everything still
+/// serves, then the listeners close and requests in flight get `shutdown_grace_secs`.
+async fn drain(
+    reloader: &mut Reloader,
+    stop: watch::Sender<bool>,
+    tasks: impl Future<Output = ()>,
+) {
     reloader.drain();
     let delay = reloader.current().config.health.shutdown_delay;
     if !delay.is_zero() {
@@ -184,7 +204,6 @@ async fn serve_until_stopped(
         ));
     }
     log::info("stopped");
-    Ok(())
 }
 
 /// Sent from a task on the serving runtime: if the event loop wedges, the pings stop and
@@ -203,14 +222,16 @@ pub fn bind(config: &Config) -> Result<Vec<Listener>, StartError> {
     let http = config.listen.http.iter().map(|l| (l, Proto::Http));
     https
         .chain(http)
-        .map(|(l, proto)| {
-            Listener::bind(l.address, proto, l.proxy_protocol).map_err(|source| StartError::Bind {
-                address: l.address,
-                proto,
-                source,
-            })
-        })
+        .map(|(l, proto)| bind_one(l.address, proto, l.proxy_protocol))
         .collect()
+}
+
+fn bind_one(address: SocketAddr, proto: Proto, proxy: bool) -> Result<Listener, StartError> {
+    Listener::bind(address, proto, proxy).map_err(|source| StartError::Bind {
+        address,
+        proto,
+        source,
+    })
 }
 
 /// Spawns [`server::serve`] on every listener; the future ends when all have drained.
