@@ -76,7 +76,7 @@ enum Refused {
 }
 
 pub async fn handle(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     proto: Proto,
     proxy: bool,
@@ -89,23 +89,7 @@ pub async fn handle(
     // Responses are one small write each: waiting for Nagle would only add latency.
     let _ = stream.set_nodelay(true);
     let activity = Activity::new();
-    let opening = async {
-        let (client, prefix) = match proxy {
-            true => proxy::read_header(&mut stream)
-                .await
-                .map_err(|_| Refused::Proxy)?,
-            false => (None, Bytes::new()),
-        };
-        let io = ConnIo::new(stream, prefix, activity.clone());
-        let opened = match (proto, &shared.tls) {
-            (Proto::Http, _) => Opened::Plain(io),
-            (Proto::Https, Some(acceptor)) => Opened::Tls(Box::new(
-                acceptor.accept(io).await.map_err(|_| Refused::Tls)?,
-            )),
-            (Proto::Https, None) => return Err(Refused::Tls),
-        };
-        Ok((client.unwrap_or(peer), opened))
-    };
+    let opening = open(stream, peer, proto, proxy, &shared, &activity);
     let (client, opened) = match tokio::time::timeout(limits.handshake_timeout, opening).await {
         Ok(Ok(opened)) => opened,
         Ok(Err(Refused::Proxy)) => return,
@@ -133,6 +117,33 @@ pub async fn handle(
             drive(conn, &activity, limits, true, shutdown).await;
         }
     }
+}
+
+/// Reads the PROXY header where enabled and does the TLS handshake: the client's address and
+/// the stream to speak HTTP on.
+async fn open(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    proto: Proto,
+    proxy: bool,
+    shared: &Shared,
+    activity: &Arc<Activity>,
+) -> Result<(SocketAddr, Opened), Refused> {
+    let (client, prefix) = match proxy {
+        true => proxy::read_header(&mut stream)
+            .await
+            .map_err(|_| Refused::Proxy)?,
+        false => (None, Bytes::new()),
+    };
+    let io = ConnIo::new(stream, prefix, activity.clone());
+    let opened = match (proto, &shared.tls) {
+        (Proto::Http, _) => Opened::Plain(io),
+        (Proto::Https, Some(acceptor)) => Opened::Tls(Box::new(
+            acceptor.accept(io).await.map_err(|_| Refused::Tls)?,
+        )),
+        (Proto::Https, None) => return Err(Refused::Tls),
+    };
+    Ok((client.unwrap_or(peer), opened))
 }
 
 enum Expired {
