@@ -47,6 +47,12 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/rsa.key" -out "$work/rs
     -subj /CN=example.com -addext subjectAltName=DNS:example.com,IP:127.0.0.1 2>/dev/null
 
 body='{"m.server":"matrix.example.com:443"}'
+# The snippet most guides give.
+snippet="        location = /.well-known/matrix/server {
+            default_type application/json;
+            add_header Access-Control-Allow-Origin *;
+            return 200 '$body';
+        }"
 nginx_conf() { # $1: port offset (0 for the benchmark, 5 for start-up)
     local o=$1
     cat <<EOF
@@ -67,21 +73,13 @@ http {
         listen 127.0.0.1:$((18080 + o));
         ssl_certificate $work/ecdsa.crt;
         ssl_certificate_key $work/ecdsa.key;
-        location = /.well-known/matrix/server {
-            default_type application/json;
-            add_header Access-Control-Allow-Origin *;
-            return 200 '$body';
-        }
+$snippet
     }
     server {
         listen 127.0.0.1:$((18444 + o)) ssl http2;
         ssl_certificate $work/rsa.crt;
         ssl_certificate_key $work/rsa.key;
-        location = /.well-known/matrix/server {
-            default_type application/json;
-            add_header Access-Control-Allow-Origin *;
-            return 200 '$body';
-        }
+$snippet
     }
 }
 EOF
