@@ -260,7 +260,7 @@ fn log_domains(config: &Config) {
         let docs: Vec<&str> = config::Document::ALL
             .into_iter()
             .filter(|doc| d.document(*doc).is_some())
-            .map(|doc| &doc.path()[config::model::WELL_KNOWN_PREFIX.len()..])
+            .map(|doc| doc.name())
             .collect();
         let server = d
             .server()

@@ -33,9 +33,16 @@ impl Document {
         }
     }
 
+    /// The last path segment: `server`, `client`, `support`, `policy_server` (also the
+    /// metrics label).
+    pub fn name(self) -> &'static str {
+        &self.path()[WELL_KNOWN_PREFIX.len()..]
+    }
+
     /// The document served at `path`, if any (exact match: no trailing slash, no decoding).
     pub fn from_path(path: &str) -> Option<Document> {
-        Self::ALL.into_iter().find(|d| d.path() == path)
+        let name = path.strip_prefix(WELL_KNOWN_PREFIX)?;
+        Self::ALL.into_iter().find(|d| d.name() == name)
     }
 }
 

@@ -27,7 +27,7 @@ pub fn route<B>(state: &State, req: &Request<B>) -> Response<Body> {
     let Some(site) = state.site(host(req)) else {
         return fixed.unknown_host.response(head);
     };
-    if let Some(doc) = document(path) {
+    if let Some(doc) = Document::from_path(path) {
         return match &site.documents[doc as usize] {
             Some(p) if head || method == Method::GET => p.response(head),
             Some(_) => fixed.method_not_allowed.response(false),
@@ -38,13 +38,6 @@ pub fn route<B>(state: &State, req: &Request<B>) -> Response<Body> {
         Some(base) if !path.starts_with(WELL_KNOWN_PREFIX) => redirect(state, base, req),
         _ => fixed.not_found.response(head),
     }
-}
-
-fn document(path: &str) -> Option<Document> {
-    let name = path.strip_prefix(WELL_KNOWN_PREFIX)?;
-    Document::ALL
-        .into_iter()
-        .find(|d| &d.path()[WELL_KNOWN_PREFIX.len()..] == name)
 }
 
 /// 308 to the same path and query on the domain's website.

@@ -267,13 +267,7 @@ fn document(state: &State, path: &str) -> &'static str {
     if state.config.health.path.as_deref() == Some(path) {
         return "health";
     }
-    match Document::from_path(path) {
-        Some(Document::Server) => "server",
-        Some(Document::Client) => "client",
-        Some(Document::Support) => "support",
-        Some(Document::PolicyServer) => "policy_server",
-        None => "other",
-    }
+    Document::from_path(path).map_or("other", Document::name)
 }
 
 fn access_log<B>(
