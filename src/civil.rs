@@ -25,6 +25,13 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Seconds since the epoch now (0 if the clock is before 1970).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch.
 pub fn format_utc(secs: i64) -> String {
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));

@@ -5,7 +5,6 @@
 use std::fmt::Display;
 use std::io::Write;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 static JOURNAL: OnceLock<bool> = OnceLock::new();
 
@@ -32,9 +31,7 @@ fn line(level: Level, message: impl Display) {
     let _ = if *JOURNAL.get().unwrap_or(&false) {
         writeln!(err, "<{priority}>{message}")
     } else {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = crate::civil::now_secs();
         writeln!(err, "{} {name}: {message}", crate::civil::format_utc(now))
     };
 }

@@ -7,7 +7,6 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
@@ -224,8 +223,6 @@ fn warn_delegation_changes(old: &Config, new: &Config) {
 }
 
 fn now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let secs = crate::civil::now_secs();
     crate::civil::format_utc(secs)
 }

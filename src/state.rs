@@ -1,8 +1,6 @@
 //! One config generation, ready to serve: the validated config, every prepared response and
 //! the certificates. Built whole before it is used; a reload builds a new one and swaps it in.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::config::{self, Config};
 use crate::http::{Fixed, Site};
 use crate::server::Protocols;
@@ -61,9 +59,7 @@ impl State {
                 ));
             }
         }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = crate::civil::now_secs();
         let pairs: Vec<Pair> = default
             .iter()
             .chain(own.iter().map(|(_, p)| p))
