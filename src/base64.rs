@@ -39,9 +39,33 @@ pub fn decode(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Encodes as unpadded standard base64 (used by the tests' fake homeserver to sign keys).
+pub fn encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::decode;
+    use super::{decode, encode};
+
+    #[test]
+    fn encode_round_trips() {
+        for s in [&b""[..], b"f", b"fo", b"foo", b"foob", &[0xfb, 0xff]] {
+            assert_eq!(decode(&encode(s)).unwrap(), s);
+        }
+        assert_eq!(encode(b"foo"), "Zm9v");
+    }
 
     #[test]
     fn decodes_unpadded() {

@@ -1,8 +1,11 @@
-//! The command line: `wellknownd [check] [--config PATH]`, `--version`, `--help`.
+//! The command line: `wellknownd [check] [--config PATH]`, `wellknownd probe DOMAIN`,
+//! `--version`, `--help`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::config::DEFAULT_PATH;
+use crate::probe::{self, Options};
 
 pub const USAGE: &str = "\
 wellknownd: serves the Matrix .well-known delegation documents over TLS
@@ -15,6 +18,15 @@ Usage:
                                       --no-tls: do not read certificates (for ExecReload=, which
                                       cannot read systemd credentials); --quiet: print only
                                       warnings and errors
+  wellknownd probe DOMAIN [--json] [--timeout SECS] [--ca FILE] [--resolve HOST:PORT:ADDR[,ADDR]]...
+                                      check a deployment from the outside, as remote servers,
+                                      Element and browsers use it; exit 0 if all passed
+                                      (warnings allowed), 1 if a check failed, 2 if the probe
+                                      could not run.
+                                      --json: machine-readable report; --timeout: per request
+                                      (default 5); --ca: trust only these PEM certificates
+                                      instead of the system's; --resolve: connect to ADDR for
+                                      HOST:PORT instead of asking DNS (ADDR may be IP:PORT)
   wellknownd --version | --help
 
 Options:
@@ -31,17 +43,22 @@ pub enum Command {
         no_tls: bool,
         quiet: bool,
     },
+    Probe(Options),
     Version,
     Help,
 }
 
 /// Parses the arguments after the program name; the error is a line for stderr.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut args = args.into_iter().peekable();
+    if args.peek().is_some_and(|a| a == "probe") {
+        args.next();
+        return parse_probe(args).map(Command::Probe);
+    }
     let mut check = false;
     let mut no_tls = false;
     let mut quiet = false;
     let mut config = None;
-    let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "check" if !check && config.is_none() => check = true,
@@ -68,6 +85,50 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     } else {
         Command::Run { config }
     })
+}
+
+fn parse_probe(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut o = Options {
+        domain: String::new(),
+        json: false,
+        timeout: probe::options::DEFAULT_TIMEOUT,
+        ca: None,
+        resolve: vec![],
+    };
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--json" => o.json = true,
+            "--timeout" => o.timeout = timeout(&value()?)?,
+            "--ca" => o.ca = Some(value()?.into()),
+            "--resolve" => o.resolve.push(value()?.parse()?),
+            _ if !arg.starts_with('-') && o.domain.is_empty() => o.domain = arg,
+            _ => return Err(format!("unexpected argument `{arg}` (see --help)")),
+        }
+    }
+    if o.domain.is_empty() {
+        return Err("probe needs a DOMAIN, e.g. `wellknownd probe example.com`".into());
+    }
+    Ok(o)
+}
+
+/// Seconds, fractions allowed, from 0.1 to 300.
+fn timeout(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(n) if (0.1..=300.0).contains(&n) => Ok(Duration::from_secs_f64(n)),
+        _ => Err(format!(
+            "--timeout `{s}` is not a number of seconds from 0.1 to 300"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +175,34 @@ mod tests {
         assert!(p(&["serve"]).unwrap_err().contains("`serve`"));
         assert!(p(&["check", "check"]).is_err());
         assert!(p(&["--no-tls"]).is_err());
+    }
+
+    #[test]
+    fn parses_probe() {
+        let Ok(Command::Probe(o)) = p(&[
+            "probe",
+            "example.com",
+            "--json",
+            "--timeout=2.5",
+            "--ca",
+            "ca.pem",
+            "--resolve",
+            "example.com:443:127.0.0.1",
+        ]) else {
+            panic!("not a probe")
+        };
+        assert_eq!(o.domain, "example.com");
+        assert!(o.json);
+        assert_eq!(o.timeout, Duration::from_millis(2500));
+        assert_eq!(o.ca, Some("ca.pem".into()));
+        assert_eq!(o.resolve[0].addrs, vec!["127.0.0.1:443".parse().unwrap()]);
+        assert!(p(&["probe"]).unwrap_err().contains("needs a DOMAIN"));
+        assert!(p(&["probe", "a.test", "--timeout", "0"]).is_err());
+        assert!(p(&["probe", "a.test", "b.test"]).is_err());
+        assert!(
+            p(&["probe", "a.test", "--resolve"])
+                .unwrap_err()
+                .contains("needs a value")
+        );
     }
 }

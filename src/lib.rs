@@ -56,6 +56,7 @@ pub mod config;
 pub mod http;
 pub mod log;
 pub mod metrics;
+pub mod probe;
 pub mod reload;
 pub mod run;
 pub mod server;

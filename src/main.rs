@@ -33,6 +33,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Ok(Command::Probe(options)) => ExitCode::from(wellknownd::probe::run(&options)),
         Ok(Command::Version) => {
             println!("wellknownd {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

@@ -14,20 +14,9 @@ pub struct HostPort<'a> {
 /// `m.server`: `hostname [":" port]`, hostname an IPv4 address, a bracketed IPv6 address or a
 /// DNS name.
 pub fn server_name(s: &str) -> Result<HostPort<'_>, String> {
-    if let Some((scheme, rest)) = s.split_once("://") {
-        let host = rest.split('/').next().unwrap_or(rest);
-        let port = if scheme.eq_ignore_ascii_case("http") {
-            80
-        } else {
-            443
-        };
-        let hint = if host.contains(':') {
-            host.to_owned()
-        } else {
-            format!("{host}:{port}")
-        };
+    if let Some((scheme, fixed)) = without_scheme(s) {
         return Err(format!(
-            "`{s}` contains a scheme (`{scheme}://`): m.server is a host and port only; write `{hint}`"
+            "`{s}` contains a scheme (`{scheme}://`): m.server is a host and port only; write `{fixed}`"
         ));
     }
     if let Some((host, _)) = s.split_once('/') {
@@ -36,6 +25,24 @@ pub fn server_name(s: &str) -> Result<HostPort<'_>, String> {
         ));
     }
     host_port(s)
+}
+
+/// For a server name written as a URL (`https://matrix.example.com/`), its scheme and what
+/// to write instead (`matrix.example.com:443`).
+pub fn without_scheme(s: &str) -> Option<(&str, String)> {
+    let (scheme, rest) = s.split_once("://")?;
+    let host = rest.split('/').next().unwrap_or(rest);
+    let port = if scheme.eq_ignore_ascii_case("http") {
+        80
+    } else {
+        443
+    };
+    let fixed = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:{port}")
+    };
+    Some((scheme, fixed))
 }
 
 /// Splits and checks `host[:port]` as used in server names and URL authorities.

@@ -3,6 +3,8 @@
 //! Every await is bounded by [`within`]; servers stop through their shutdown channel.
 #![allow(dead_code)]
 
+pub mod fake;
+
 use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -48,6 +50,8 @@ pub struct Pki {
     pub dir: tempfile::TempDir,
     issuer: Issuer<'static, KeyPair>,
     pub ca: CertificateDer<'static>,
+    /// The CA certificate as PEM, for `--ca`.
+    pub ca_pem: String,
 }
 
 impl Pki {
@@ -55,11 +59,12 @@ impl Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let key = KeyPair::generate().unwrap();
-        let ca = params.self_signed(&key).unwrap().der().clone();
+        let cert = params.self_signed(&key).unwrap();
         Pki {
             dir: tempfile::tempdir().unwrap(),
+            ca: cert.der().clone(),
+            ca_pem: cert.pem(),
             issuer: Issuer::new(params, key),
-            ca,
         }
     }
 
@@ -92,6 +97,24 @@ impl Pki {
         let k = self.write(&format!("{stem}.key"), &key.serialize_pem());
         (c, k)
     }
+}
+
+/// A rustls server config with a fresh leaf for `names`, for test-only servers.
+pub fn server_tls(pki: &Pki, names: &[&str]) -> Arc<rustls::ServerConfig> {
+    let params =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &pki.issuer).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
 }
 
 /// The daemon's `serve` on every listener of a config, stopped through its channel.

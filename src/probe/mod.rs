@@ -1,0 +1,186 @@
+//! `wellknownd probe DOMAIN`: checks a deployment from the outside, as a remote homeserver,
+//! Element and a browser will use it, and says what to fix.
+//!
+//! [`probe()`] runs the checks concurrently where they are independent:
+//! the documents ([`wellknown`], their JSON shape in [`shape`]), the browser preflight
+//! ([`cors`]) and every address of the domain ([`addresses`]) first; then, from what the
+//! documents say, [`federation`] (the spec's server discovery, TLS, version, signed keys in
+//! [`keys`]) and [`clientapi`] (`/versions` at the base URL). Requests go through [`fetch`]
+//! (hyper and rustls, as the daemon uses), names through [`dns`]; [`report`] prints.
+//! Nothing here is linked into the serving path.
+
+pub mod addresses;
+pub mod clientapi;
+pub mod cors;
+pub mod dns;
+pub mod federation;
+pub mod fetch;
+pub mod keys;
+pub mod options;
+pub mod report;
+pub mod roots;
+pub mod shape;
+pub mod url;
+pub mod wellknown;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::Method;
+
+use dns::{Dns, Resolve, Srv};
+use fetch::{Error, Reply, Site};
+pub use options::{Options, run};
+use report::{Check, Report};
+use url::Url;
+
+/// Redirects followed before giving up, as Synapse and browsers do (both stop near 10-20).
+pub const MAX_REDIRECTS: usize = 10;
+
+/// Addresses of one name probed at most: a round-robin name with hundreds of records must not
+/// turn the probe into a flood.
+pub const MAX_ADDRESSES: usize = 16;
+
+/// Everything the checks share: the domain, the HTTP client, the resolver.
+pub struct Probe<R> {
+    pub domain: String,
+    pub client: fetch::Client,
+    pub dns: Dns<R>,
+}
+
+/// One redirect on the way to a response.
+#[derive(Debug, Clone)]
+pub struct Hop {
+    pub url: Url,
+    pub status: u16,
+    pub cors: bool,
+}
+
+/// A request that followed redirects: the hops taken, then the final URL and reply.
+pub struct Followed {
+    pub hops: Vec<Hop>,
+    pub end: Result<(Url, Reply), Error>,
+}
+
+/// Runs every check against `domain` and gathers the report.
+pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Report {
+    let p = Arc::new(probe);
+    let ((server, server_doc), (client, client_doc), (support, _), preflight, every) = tokio::join!(
+        wellknown::check(&p, wellknown::SERVER),
+        wellknown::check(&p, wellknown::CLIENT),
+        wellknown::check(&p, wellknown::SUPPORT),
+        cors::preflight(&p),
+        addresses::check(p.clone()),
+    );
+    let m_server = server_doc.as_ref().and_then(shape::m_server);
+    let base_url = client_doc.as_ref().and_then(shape::base_url);
+    let ((path, federation), versions) = tokio::join!(
+        federation::check(&p, m_server),
+        clientapi::check(&p, base_url)
+    );
+    let checks: Vec<Check> = [
+        server,
+        client,
+        support,
+        vec![preflight],
+        every,
+        federation,
+        versions,
+    ]
+    .concat();
+    Report::new(&p.domain, path, checks)
+}
+
+impl<R: Resolve> Probe<R> {
+    /// The addresses of `host:port`, within the time limit.
+    pub async fn addrs(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+        let found = tokio::time::timeout(self.client.timeout, self.dns.addrs(host, port))
+            .await
+            .map_err(|_| Error::Timeout(self.client.timeout))?
+            .map_err(|e| Error::Resolve(format!("`{host}`: {e}")))?;
+        match found.is_empty() {
+            true => Err(Error::Resolve(format!("`{host}` has no A or AAAA record"))),
+            false => Ok(found.into_iter().take(MAX_ADDRESSES).collect()),
+        }
+    }
+
+    /// SRV records of `name`, sorted; an empty list when there are none.
+    pub async fn srv(&self, name: &str) -> Result<Vec<Srv>, String> {
+        tokio::time::timeout(self.client.timeout, self.dns.srv(name))
+            .await
+            .map_err(|_| format!("no DNS answer for `{name}` within the time limit"))?
+    }
+
+    /// One request to the first of `addrs` that accepts a connection, as clients do.
+    pub async fn request_any(
+        &self,
+        addrs: &[SocketAddr],
+        site: &Site,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, Error> {
+        let mut last = Error::Resolve(format!("`{}` has no address", site.name));
+        for addr in addrs {
+            match self
+                .client
+                .request(*addr, site, method.clone(), path, headers)
+                .await
+            {
+                Err(e @ Error::Connect(_)) => last = e,
+                other => return other,
+            }
+        }
+        Err(last)
+    }
+
+    /// One request to `url`, resolving its host.
+    pub async fn request_url(
+        &self,
+        url: &Url,
+        method: Method,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, Error> {
+        let addrs = self.addrs(&url.host, url.port).await?;
+        self.request_any(&addrs, &url.site(), method, &url.path, headers)
+            .await
+    }
+
+    /// GET `url`, following up to [`MAX_REDIRECTS`] redirects.
+    pub async fn follow(&self, mut url: Url, headers: &[(&str, &str)]) -> Followed {
+        let mut hops = Vec::new();
+        loop {
+            let reply = match self.request_url(&url, Method::GET, headers).await {
+                Ok(r) => r,
+                Err(e) => return Followed { hops, end: Err(e) },
+            };
+            let location = reply.one("location");
+            let Some(location) = location.filter(|_| reply.status.is_redirection()) else {
+                return Followed {
+                    hops,
+                    end: Ok((url, reply)),
+                };
+            };
+            if hops.len() == MAX_REDIRECTS {
+                let e = Error::Http(format!("more than {MAX_REDIRECTS} redirects"));
+                return Followed { hops, end: Err(e) };
+            }
+            let next = match url.join(&location) {
+                Ok(next) => next,
+                Err(e) => {
+                    return Followed {
+                        hops,
+                        end: Err(Error::Http(format!("bad Location: {e}"))),
+                    };
+                }
+            };
+            let cors = reply.one("access-control-allow-origin").is_some();
+            hops.push(Hop {
+                url,
+                status: reply.status.as_u16(),
+                cors,
+            });
+            url = next;
+        }
+    }
+}

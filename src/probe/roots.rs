@@ -1,0 +1,61 @@
+//! Which certificate authorities the probe trusts: the system's bundle, as curl and Synapse
+//! do, or only the ones in `--ca FILE` (a private CA, a test setup).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls::{ClientConfig, RootCertStore};
+
+/// Where distributions keep the bundle (Debian/Ubuntu, Fedora/RHEL, Alpine/Arch, openSUSE);
+/// `SSL_CERT_FILE` overrides, as for OpenSSL.
+const BUNDLES: [&str; 4] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+/// The client TLS settings: the daemon's crypto provider, TLS 1.2 and 1.3, HTTP/1.1.
+pub fn client_config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+    let roots = match ca {
+        Some(path) => load(path)?,
+        None => system()?,
+    };
+    let mut config = ClientConfig::builder_with_provider(crate::tls::certs::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn system() -> Result<RootCertStore, String> {
+    let env = std::env::var_os("SSL_CERT_FILE");
+    let path = match &env {
+        Some(p) => Path::new(p),
+        None => BUNDLES
+            .iter()
+            .map(Path::new)
+            .find(|p| p.exists())
+            .ok_or("no system CA bundle found (install ca-certificates, or pass --ca FILE)")?,
+    };
+    load(path)
+}
+
+fn load(path: &Path) -> Result<RootCertStore, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(format!(
+            "{}: no usable PEM certificate in it",
+            path.display()
+        ));
+    }
+    Ok(roots)
+}

@@ -1,0 +1,211 @@
+//! One well-known document fetched from `https://DOMAIN`, as Synapse and Element fetch it:
+//! redirects, status, CORS, Content-Type, caching, size, JSON and shape.
+
+use serde_json::Value;
+
+use super::dns::Resolve;
+use super::fetch::Reply;
+use super::report::{Check, Status};
+use super::url::Url;
+use super::{Followed, Probe, shape};
+use crate::config::Document;
+
+pub const SERVER: Document = Document::Server;
+pub const CLIENT: Document = Document::Client;
+pub const SUPPORT: Document = Document::Support;
+
+/// The strictest consumer's cap: tuwunel refuses server documents over 12 288 bytes.
+pub const MAX_BODY: usize = 12 * 1024;
+
+/// A browser's Origin, so servers that only add CORS for cross-origin requests show it.
+pub const ORIGIN: (&str, &str) = ("origin", "https://app.element.io");
+
+const GROUP: &str = "well-known";
+
+/// Fetches `doc` and checks it; also returns the document when it is a JSON object.
+pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> (Vec<Check>, Option<Value>) {
+    let url = Url::https(&p.domain, doc.path());
+    let followed = p.follow(url.clone(), &[ORIGIN]).await;
+    let name = doc.name();
+    let id = |what: &str| format!("{name}.{what}");
+    let mut checks = vec![redirects(name, &followed)];
+    let (end, reply) = match followed.end {
+        Ok(end) => end,
+        Err(e) => {
+            checks.insert(
+                0,
+                Check::new(GROUP, id("status"), Status::Fail, format!("{url}: {e}"))
+                    .hint(unreachable_hint(doc)),
+            );
+            return (checks, None);
+        }
+    };
+    checks.insert(0, status(doc, &end, &reply));
+    checks.push(cors(name, &reply));
+    if reply.status != 200 {
+        let why = format!("not checked: {name}.status is {}", reply.status.as_u16());
+        for what in ["content_type", "cache", "size", "json", "shape"] {
+            checks.push(Check::new(GROUP, id(what), Status::Skip, why.clone()));
+        }
+        return (checks, None);
+    }
+    checks.push(content_type(name, &reply));
+    checks.push(cache(name, &reply));
+    checks.push(size(name, &reply));
+    let (json, value) = json(name, &reply);
+    checks.push(json);
+    checks.push(match &value {
+        Some(v) => shape::check(doc, v, GROUP, id("shape")),
+        None => Check::new(
+            GROUP,
+            id("shape"),
+            Status::Skip,
+            format!("not checked: {name}.json failed"),
+        ),
+    });
+    (checks, value)
+}
+
+fn unreachable_hint(doc: Document) -> &'static str {
+    match doc {
+        Document::Server => {
+            "remote servers will fall back to SRV records and port 8448 on the domain itself; check DNS, the firewall and that something listens on port 443"
+        }
+        Document::Client => {
+            "Element cannot discover the homeserver from the domain: users will have to type its URL"
+        }
+        _ => "check DNS, the firewall and that something listens on port 443",
+    }
+}
+
+fn redirects(name: &str, f: &Followed) -> Check {
+    let id = format!("{name}.redirects");
+    if f.hops.is_empty() {
+        return Check::new(GROUP, id, Status::Pass, "none");
+    }
+    let path: Vec<String> = f
+        .hops
+        .iter()
+        .map(|h| format!("{} {}", h.status, h.url))
+        .collect();
+    let detail = format!("{} redirect(s): {}", f.hops.len(), path.join(" -> "));
+    match f.hops.iter().find(|h| !h.cors) {
+        Some(h) => Check::new(GROUP, id, Status::Fail, detail).hint(format!(
+            "the {} from {} has no Access-Control-Allow-Origin: browsers stop there, so Element Web cannot follow it; add the CORS header to the redirect too (nginx: `add_header ... always`)",
+            h.status, h.url
+        )),
+        None => Check::new(GROUP, id, Status::Pass, detail),
+    }
+}
+
+fn status(doc: Document, end: &Url, reply: &Reply) -> Check {
+    let id = format!("{}.status", doc.name());
+    let code = reply.status.as_u16();
+    let detail = format!("{code} from {end}");
+    match (code, doc) {
+        (200, _) => Check::new(GROUP, id, Status::Pass, detail),
+        (404, Document::Support) => Check::new(GROUP, id, Status::Warn, format!("{detail}: no support document (optional)")),
+        (404, Document::Server) => Check::new(GROUP, id, Status::Fail, detail).hint("no server delegation: remote servers will look up SRV records for the domain, then connect to port 8448 on it"),
+        (404, _) => Check::new(GROUP, id, Status::Fail, detail).hint("Element cannot discover the homeserver from the domain: users will have to type its URL"),
+        _ => Check::new(GROUP, id, Status::Fail, detail).hint("serve the document with status 200; Synapse treats a 404 or invalid JSON as a failure cached for an hour"),
+    }
+}
+
+fn cors(name: &str, reply: &Reply) -> Check {
+    let id = format!("{name}.cors");
+    let values = reply.all("access-control-allow-origin");
+    match values.as_slice() {
+        [v] if v == "*" || v == ORIGIN.1 => Check::new(GROUP, id, Status::Pass, format!("Access-Control-Allow-Origin: {v}")),
+        [] => Check::new(GROUP, id, Status::Fail, format!("no Access-Control-Allow-Origin on the {}", reply.status.as_u16()))
+            .hint("no CORS header: Element Web in a browser will not be able to log in; send `Access-Control-Allow-Origin: *` on every response, errors included"),
+        _ => Check::new(GROUP, id, Status::Fail, format!("Access-Control-Allow-Origin: {}", values.join(", ")))
+            .hint("send exactly one `Access-Control-Allow-Origin: *`; browsers reject several values or another origin"),
+    }
+}
+
+fn content_type(name: &str, reply: &Reply) -> Check {
+    let id = format!("{name}.content_type");
+    let values = reply.all("content-type");
+    let json = |v: &str| {
+        v.split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    };
+    match values.as_slice() {
+        [v] if json(v) => Check::new(GROUP, id, Status::Pass, format!("Content-Type: {v}")),
+        [] => Check::new(GROUP, id, Status::Fail, "no Content-Type").hint("send `Content-Type: application/json`"),
+        [v] => Check::new(GROUP, id, Status::Fail, format!("Content-Type: {v}"))
+            .hint("send `Content-Type: application/json` (nginx: `default_type application/json;` in the location)"),
+        _ => Check::new(GROUP, id, Status::Fail, format!("{} Content-Type headers: {}", values.len(), values.join(" | ")))
+            .hint("send exactly one Content-Type: in nginx use `default_type application/json;` instead of `add_header Content-Type ...`, which adds a second one"),
+    }
+}
+
+/// The period Synapse caches the document for (seconds), from the Cache-Control header.
+pub fn synapse_cache_secs(cache_control: Option<&str>) -> u64 {
+    const MIN: u64 = 5 * 60;
+    const MAX: u64 = 48 * 3600;
+    let Some(header) = cache_control else {
+        return 24 * 3600;
+    };
+    let directives: Vec<String> = header
+        .split(',')
+        .map(|d| d.trim().to_ascii_lowercase())
+        .collect();
+    if directives.iter().any(|d| d == "no-store") {
+        return MIN;
+    }
+    let max_age = directives.iter().find_map(|d| {
+        d.strip_prefix("max-age=")
+            .and_then(|n| n.trim_matches('"').parse::<u64>().ok())
+    });
+    max_age.map_or(24 * 3600, |n| n.clamp(MIN, MAX))
+}
+
+/// `14400` as `4 h`, `300` as `5 min`.
+pub fn period(secs: u64) -> String {
+    match secs {
+        s if s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+fn cache(name: &str, reply: &Reply) -> Check {
+    let id = format!("{name}.cache");
+    let header = reply.all("cache-control");
+    let header = (!header.is_empty()).then(|| header.join(", "));
+    let secs = synapse_cache_secs(header.as_deref());
+    let derived = format!("Synapse caches it for {}", period(secs));
+    match header {
+        None => Check::new(GROUP, id, Status::Warn, format!("no Cache-Control: {derived}"))
+            .hint("send `Cache-Control: public, max-age=14400` so every server caches it for a known time"),
+        Some(h) if h.to_ascii_lowercase().contains("no-store") => Check::new(GROUP, id, Status::Warn, format!("Cache-Control: {h}: {derived}; Conduit refetches on every request"))
+            .hint("send `Cache-Control: public, max-age=14400`"),
+        Some(h) => Check::new(GROUP, id, Status::Pass, format!("Cache-Control: {h}: {derived}")),
+    }
+}
+
+fn size(name: &str, reply: &Reply) -> Check {
+    let id = format!("{name}.size");
+    let n = reply.body.len();
+    if reply.truncated || n > MAX_BODY {
+        let more = if reply.truncated { "more than " } else { "" };
+        return Check::new(GROUP, id, Status::Fail, format!("{more}{n} bytes"))
+            .hint("keep the document under 12 KiB: tuwunel refuses larger server documents");
+    }
+    Check::new(GROUP, id, Status::Pass, format!("{n} bytes"))
+}
+
+fn json(name: &str, reply: &Reply) -> (Check, Option<Value>) {
+    let id = format!("{name}.json");
+    match serde_json::from_slice::<Value>(&reply.body) {
+        Ok(v @ Value::Object(_)) => (Check::new(GROUP, id, Status::Pass, "a JSON object"), Some(v)),
+        Ok(_) => (Check::new(GROUP, id, Status::Fail, "valid JSON, but not an object").hint("the document must be a JSON object `{...}`"), None),
+        Err(e) => (
+            Check::new(GROUP, id, Status::Fail, format!("invalid JSON: {e}"))
+                .hint("Synapse treats invalid JSON as a failure and caches it for an hour; `wellknownd check` validates documents before serving them"),
+            None,
+        ),
+    }
+}
