@@ -43,7 +43,8 @@ pub enum Command {
         no_tls: bool,
         quiet: bool,
     },
-    Probe(Options),
+    /// The arguments after `probe`, for the `wellknownd-probe` binary to parse.
+    Probe(Vec<String>),
     Version,
     Help,
 }
@@ -53,7 +54,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut args = args.into_iter().peekable();
     if args.peek().is_some_and(|a| a == "probe") {
         args.next();
-        return parse_probe(args).map(Command::Probe);
+        return Ok(Command::Probe(args.collect()));
     }
     let mut check = false;
     let mut no_tls = false;
@@ -87,7 +88,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     })
 }
 
-fn parse_probe(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+/// Parses the arguments of `wellknownd probe` (after `probe`).
+pub fn parse_probe(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut o = Options {
         domain: String::new(),
         json: false,
@@ -179,8 +181,12 @@ mod tests {
 
     #[test]
     fn parses_probe() {
-        let Ok(Command::Probe(o)) = p(&[
-            "probe",
+        let pp = |args: &[&str]| parse_probe(args.iter().map(|s| s.to_string()));
+        assert_eq!(
+            p(&["probe", "x.test", "--json"]),
+            Ok(Command::Probe(vec!["x.test".into(), "--json".into()]))
+        );
+        let Ok(o) = pp(&[
             "example.com",
             "--json",
             "--timeout=2.5",
@@ -189,18 +195,18 @@ mod tests {
             "--resolve",
             "example.com:443:127.0.0.1",
         ]) else {
-            panic!("not a probe")
+            panic!("does not parse")
         };
         assert_eq!(o.domain, "example.com");
         assert!(o.json);
         assert_eq!(o.timeout, Duration::from_millis(2500));
         assert_eq!(o.ca, Some("ca.pem".into()));
         assert_eq!(o.resolve[0].addrs, vec!["127.0.0.1:443".parse().unwrap()]);
-        assert!(p(&["probe"]).unwrap_err().contains("needs a DOMAIN"));
-        assert!(p(&["probe", "a.test", "--timeout", "0"]).is_err());
-        assert!(p(&["probe", "a.test", "b.test"]).is_err());
+        assert!(pp(&[]).unwrap_err().contains("needs a DOMAIN"));
+        assert!(pp(&["a.test", "--timeout", "0"]).is_err());
+        assert!(pp(&["a.test", "b.test"]).is_err());
         assert!(
-            p(&["probe", "a.test", "--resolve"])
+            pp(&["a.test", "--resolve"])
                 .unwrap_err()
                 .contains("needs a value")
         );

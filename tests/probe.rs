@@ -269,7 +269,7 @@ async fn a_wrong_name_certificate_fails_federation_tls() {
         &report,
         "client.versions",
         "the certificate does not cover",
-        "",
+        "the certificate at matrix.example.test must cover `matrix.example.test`",
     );
 }
 

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::Probe;
 use super::dns::Resolve;
+use super::fetch::Error;
 use super::report::{Check, Status};
 use super::url::Url;
 use super::wellknown::ORIGIN;
@@ -31,6 +32,14 @@ pub async fn check<R: Resolve>(p: &Probe<R>, base_url: Option<String>) -> Vec<Ch
     let reply = match followed.end {
         Ok((_, reply)) => reply,
         Err(e) => {
+            let hint = match e {
+                Error::Tls(_) => format!(
+                    "the certificate at {} must cover `{}` and come from a public CA: browsers and apps refuse it otherwise",
+                    url.authority(),
+                    url.host
+                ),
+                _ => hint,
+            };
             let fail = Check::new(
                 GROUP,
                 "client.versions",

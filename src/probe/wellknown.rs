@@ -209,3 +209,20 @@ fn json(name: &str, reply: &Reply) -> (Check, Option<Value>) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{period, synapse_cache_secs};
+
+    #[test]
+    fn derives_synapse_cache_period() {
+        let secs = |h: Option<&str>| period(synapse_cache_secs(h));
+        assert_eq!(secs(None), "24 h");
+        assert_eq!(secs(Some("public, max-age=14400")), "4 h");
+        assert_eq!(secs(Some("max-age=60")), "5 min");
+        assert_eq!(secs(Some("max-age=31536000")), "48 h");
+        assert_eq!(secs(Some("no-store")), "5 min");
+        assert_eq!(secs(Some("public")), "24 h");
+        assert_eq!(period(90), "90 s");
+    }
+}
