@@ -1,5 +1,5 @@
 //! `cargo run --example dev`: the daemon on loopback with a freshly minted self-signed
-//! certificate for `localhost`, so a newcomer can try it without any certificate files.
+//! certificate for `localhost` and `matrix.localhost`, so a newcomer can try it without any certificate files.
 //! Everything it writes goes to `target/dev/`.
 
 use std::path::PathBuf;
@@ -31,8 +31,11 @@ matrix_id = "@admin:localhost"
 
 fn main() -> ExitCode {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/dev");
-    let minted =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]);
+    let minted = rcgen::generate_simple_self_signed(
+        ["localhost", "matrix.localhost", "127.0.0.1"]
+            .map(String::from)
+            .to_vec(),
+    );
     let written = minted.map_err(|e| e.to_string()).and_then(|ck| {
         std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::write(dir.join("cert.pem"), ck.cert.pem()))

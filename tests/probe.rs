@@ -354,7 +354,7 @@ async fn split_brain_and_a_dead_address_fail() {
     assert_fails(
         &report,
         "addresses.reachable",
-        &format!("1 of 2 address(es) fail: {dead}: cannot connect"),
+        &format!("1 of 2 address(es) fail: cannot connect to {dead}: "),
         "remove its address from DNS",
     );
     // Clients try the next address, as the probe's document checks do.

@@ -63,9 +63,10 @@ fn reachable(all: &[(SocketAddr, Answers)]) -> Check {
     let broken: Vec<String> = all
         .iter()
         .filter_map(|(addr, a)| {
-            a.iter()
-                .find_map(|r| r.as_ref().err())
-                .map(|e| format!("{addr}: {e}"))
+            a.iter().find_map(|r| r.as_ref().err()).map(|e| match e {
+                fetch::Error::Connect(..) => e.to_string(),
+                _ => format!("{addr}: {e}"),
+            })
         })
         .collect();
     let list: Vec<String> = all.iter().map(|(a, _)| a.to_string()).collect();

@@ -186,11 +186,17 @@ fn version_check(r: Result<super::fetch::Reply, Error>) -> Check {
                 GROUP,
                 id,
                 Status::Fail,
-                format!("status {}", reply.status.as_u16()),
+                format!(
+                    "GET /_matrix/federation/v1/version: status {}",
+                    reply.status.as_u16()
+                ),
             )
             .hint(hint);
         }
-        Err(e) => return Check::new(GROUP, id, Status::Fail, e.to_string()).hint(hint),
+        Err(e) => {
+            let detail = format!("GET /_matrix/federation/v1/version: {e}");
+            return Check::new(GROUP, id, Status::Fail, detail).hint(hint);
+        }
     };
     let v: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
     match (

@@ -57,7 +57,7 @@ pub struct Site {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     Resolve(String),
-    Connect(String),
+    Connect(SocketAddr, String),
     Tls(String),
     Http(String),
     Timeout(Duration),
@@ -67,7 +67,7 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Resolve(e) => write!(f, "DNS: {e}"),
-            Error::Connect(e) => write!(f, "cannot connect: {e}"),
+            Error::Connect(addr, e) => write!(f, "cannot connect to {addr}: {e}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
             Error::Http(e) => write!(f, "HTTP: {e}"),
             Error::Timeout(t) => write!(f, "no answer within {} s", t.as_secs_f32()),
@@ -121,7 +121,7 @@ impl Client {
     ) -> Result<Reply, Error> {
         let tcp = TcpStream::connect(addr)
             .await
-            .map_err(|e| Error::Connect(format!("{addr}: {e}")))?;
+            .map_err(|e| Error::Connect(addr, e.to_string()))?;
         if !to.tls {
             return send(tcp, request).await;
         }

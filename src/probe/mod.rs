@@ -127,7 +127,7 @@ impl<R: Resolve> Probe<R> {
                 .request(*addr, site, method.clone(), path, headers)
                 .await
             {
-                Err(e @ Error::Connect(_)) => last = e,
+                Err(e @ Error::Connect(..)) => last = e,
                 other => return other,
             }
         }

@@ -22,46 +22,47 @@ pub const ORIGIN: (&str, &str) = ("origin", "https://app.element.io");
 
 const GROUP: &str = "well-known";
 
+/// The checks that need a response, in report order.
+const AFTER_STATUS: [&str; 6] = ["cors", "content_type", "cache", "size", "json", "shape"];
+
 /// Fetches `doc` and checks it; also returns the document when it is a JSON object.
 pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> (Vec<Check>, Option<Value>) {
     let url = Url::https(&p.domain, doc.path());
     let followed = p.follow(url.clone(), &[ORIGIN]).await;
     let name = doc.name();
     let id = |what: &str| format!("{name}.{what}");
-    let mut checks = vec![redirects(name, &followed)];
-    let (end, reply) = match followed.end {
+    let skip = |what: &str, why: &str| Check::new(GROUP, id(what), Status::Skip, why.to_owned());
+    let mut checks = vec![];
+    let (end, reply) = match &followed.end {
         Ok(end) => end,
         Err(e) => {
-            checks.insert(
-                0,
-                Check::new(GROUP, id("status"), Status::Fail, format!("{url}: {e}"))
-                    .hint(unreachable_hint(doc)),
-            );
+            let status = Check::new(GROUP, id("status"), Status::Fail, format!("{url}: {e}"));
+            checks.push(status.hint(unreachable_hint(doc)));
+            let why = format!("not checked: no response to {name}");
+            checks.push(match followed.hops.is_empty() {
+                true => skip("redirects", &why),
+                false => redirects(name, &followed),
+            });
+            checks.extend(AFTER_STATUS.map(|what| skip(what, &why)));
             return (checks, None);
         }
     };
-    checks.insert(0, status(doc, &end, &reply));
-    checks.push(cors(name, &reply));
+    checks.push(status(doc, end, reply));
+    checks.push(redirects(name, &followed));
+    checks.push(cors(name, reply));
     if reply.status != 200 {
         let why = format!("not checked: {name}.status is {}", reply.status.as_u16());
-        for what in ["content_type", "cache", "size", "json", "shape"] {
-            checks.push(Check::new(GROUP, id(what), Status::Skip, why.clone()));
-        }
+        checks.extend(AFTER_STATUS[1..].iter().map(|what| skip(what, &why)));
         return (checks, None);
     }
-    checks.push(content_type(name, &reply));
-    checks.push(cache(name, &reply));
-    checks.push(size(name, &reply));
-    let (json, value) = json(name, &reply);
+    checks.push(content_type(name, reply));
+    checks.push(cache(name, reply));
+    checks.push(size(name, reply));
+    let (json, value) = json(name, reply);
     checks.push(json);
     checks.push(match &value {
         Some(v) => shape::check(doc, v, GROUP, id("shape")),
-        None => Check::new(
-            GROUP,
-            id("shape"),
-            Status::Skip,
-            format!("not checked: {name}.json failed"),
-        ),
+        None => skip("shape", &format!("not checked: {name}.json failed")),
     });
     (checks, value)
 }
