@@ -21,6 +21,10 @@
 //!    certificates); [`systemd`]: readiness, watchdog, socket activation, journal logging;
 //!    [`metrics`]: the Prometheus counters and their listener;
 //!    [`check`]: the `wellknownd check` report; [`cli`]: the command line.
+//! 6. [`probe`]: `wellknownd probe DOMAIN`, the outside check of a deployment (documents,
+//!    CORS, every address, federation discovery and signed keys, the client API). It is a
+//!    client, built into its own binary (`src/bin/wellknownd-probe.rs`) so the daemon links
+//!    none of it.
 //!
 //! The whole request path in five lines, without sockets:
 //!

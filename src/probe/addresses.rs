@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::Method;
 
 use super::dns::Resolve;
-use super::report::{Check, Status};
+use super::report::Check;
 use super::wellknown::{CLIENT, ORIGIN, SERVER, SUPPORT};
 use super::{Probe, fetch};
 
@@ -21,12 +21,12 @@ pub async fn check<R: Resolve + Send + Sync + 'static>(p: Arc<Probe<R>>) -> Vec<
     let addrs = match p.addrs(&p.domain, 443).await {
         Ok(a) => a,
         Err(e) => {
-            return vec![Check::new(
-                GROUP,
-                "addresses.reachable",
-                Status::Fail,
-                e.to_string(),
-            )];
+            let hint = "the domain needs A or AAAA records pointing at the server of its documents";
+            let agree = Check::skip(GROUP, "addresses.agree", "not checked: no address");
+            return vec![
+                Check::fail(GROUP, "addresses.reachable", e.to_string(), hint),
+                agree,
+            ];
         }
     };
     let mut tasks = tokio::task::JoinSet::new();
@@ -58,6 +58,10 @@ async fn answers<R: Resolve>(p: &Probe<R>, addr: SocketAddr) -> Answers {
     out
 }
 
+const HINT_DEAD: &str = "every A and AAAA record must reach a working server: fix that backend or remove its address from DNS";
+const HINT_SPLIT: &str =
+    "every backend must serve the same documents: deploy the same wellknownd config to all of them";
+
 fn reachable(all: &[(SocketAddr, Answers)]) -> Check {
     let id = "addresses.reachable";
     let broken: Vec<String> = all
@@ -70,10 +74,21 @@ fn reachable(all: &[(SocketAddr, Answers)]) -> Check {
         })
         .collect();
     let list: Vec<String> = all.iter().map(|(a, _)| a.to_string()).collect();
+    let n = all.len();
     match broken.is_empty() {
-        true => Check::new(GROUP, id, Status::Pass, format!("{} address(es) answer: {}", all.len(), list.join(", "))),
-        false => Check::new(GROUP, id, Status::Fail, format!("{} of {} address(es) fail: {}", broken.len(), all.len(), broken.join("; ")))
-            .hint("every A and AAAA record must reach a working server: fix that backend or remove its address from DNS"),
+        true => Check::pass(
+            GROUP,
+            id,
+            format!("{n} address(es) answer: {}", list.join(", ")),
+        ),
+        false => {
+            let detail = format!(
+                "{} of {n} address(es) fail: {}",
+                broken.len(),
+                broken.join("; ")
+            );
+            Check::fail(GROUP, id, detail, HINT_DEAD)
+        }
     }
 }
 
@@ -84,25 +99,23 @@ fn agree(all: &[(SocketAddr, Answers)]) -> Check {
         .filter(|(_, a)| a.iter().all(Result::is_ok))
         .collect();
     let Some((first_addr, first)) = answering.first() else {
-        return Check::new(GROUP, id, Status::Skip, "not checked: no address answered");
+        return Check::skip(GROUP, id, "not checked: no address answered");
     };
     for (addr, answers) in &answering[1..] {
         for (i, doc) in [SERVER, CLIENT, SUPPORT].into_iter().enumerate() {
             if answers[i] != first[i] {
-                return Check::new(GROUP, id, Status::Fail, format!(
+                let detail = format!(
                     "split brain: the load balancer's backends disagree: {first_addr} and {addr} serve different {} documents ({} vs {})",
-                    doc.name(), describe(&first[i]), describe(&answers[i])
-                ))
-                .hint("every backend must serve the same documents: deploy the same wellknownd config to all of them");
+                    doc.name(),
+                    describe(&first[i]),
+                    describe(&answers[i])
+                );
+                return Check::fail(GROUP, id, detail, HINT_SPLIT);
             }
         }
     }
-    Check::new(
-        GROUP,
-        id,
-        Status::Pass,
-        format!("{} address(es) serve the same documents", answering.len()),
-    )
+    let detail = format!("{} address(es) serve the same documents", answering.len());
+    Check::pass(GROUP, id, detail)
 }
 
 fn describe(r: &Result<(u16, Vec<String>, bytes::Bytes), fetch::Error>) -> String {

@@ -6,30 +6,27 @@ use serde_json::Value;
 use super::Probe;
 use super::dns::Resolve;
 use super::fetch::Error;
-use super::report::{Check, Status};
+use super::report::Check;
 use super::url::Url;
 use super::wellknown::ORIGIN;
 
 const GROUP: &str = "client";
 
+const HINT_NO_CORS: &str = "no CORS header: Element Web in a browser will not be able to log in; the homeserver (or its proxy) must send `Access-Control-Allow-Origin: *`";
+
 pub async fn check<R: Resolve>(p: &Probe<R>, base_url: Option<String>) -> Vec<Check> {
-    let skip = |id: &str| {
-        Check::new(
-            GROUP,
-            id,
-            Status::Skip,
-            "not checked: no usable m.homeserver.base_url",
-        )
-    };
     let Some(url) = base_url.as_deref().and_then(|b| Url::parse(b).ok()) else {
-        return vec![skip("client.versions"), skip("client.cors")];
+        let why = "not checked: no usable m.homeserver.base_url";
+        return vec![
+            Check::skip(GROUP, "client.versions", why),
+            Check::skip(GROUP, "client.cors", why),
+        ];
     };
     let url = url.with_path("/_matrix/client/versions");
     let hint = format!(
         "Element checks {url} after reading the client document: the proxy must forward /_matrix/ to the homeserver"
     );
-    let followed = p.follow(url.clone(), &[ORIGIN]).await;
-    let reply = match followed.end {
+    let reply = match p.follow(url.clone(), &[ORIGIN]).await.end {
         Ok((_, reply)) => reply,
         Err(e) => {
             let hint = match e {
@@ -40,48 +37,42 @@ pub async fn check<R: Resolve>(p: &Probe<R>, base_url: Option<String>) -> Vec<Ch
                 ),
                 _ => hint,
             };
-            let fail = Check::new(
-                GROUP,
-                "client.versions",
-                Status::Fail,
-                format!("{url}: {e}"),
-            )
-            .hint(hint);
+            let fail = Check::fail(GROUP, "client.versions", format!("{url}: {e}"), hint);
             return vec![
                 fail,
-                Check::new(
-                    GROUP,
-                    "client.cors",
-                    Status::Skip,
-                    "not checked: client.versions failed",
-                ),
+                Check::skip(GROUP, "client.cors", "not checked: client.versions failed"),
             ];
         }
     };
     let v: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
-    let versions: Option<Vec<&str>> = v["versions"]
+    let versions: Vec<&str> = v["versions"]
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect());
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let status = reply.status.as_u16();
-    let check = match versions {
-        Some(list) if status == 200 && !list.is_empty() => Check::new(
+    let check = match status == 200 && !versions.is_empty() {
+        true => Check::pass(
             GROUP,
             "client.versions",
-            Status::Pass,
-            format!("{url}: {}", list.join(" ")),
+            format!("{url}: {}", versions.join(" ")),
         ),
-        _ => Check::new(
-            GROUP,
-            "client.versions",
-            Status::Fail,
-            format!("{url}: status {status}, no `versions` array"),
-        )
-        .hint(hint),
+        false => {
+            let detail = format!("{url}: status {status}, no `versions` array");
+            Check::fail(GROUP, "client.versions", detail, hint)
+        }
     };
     let cors = match reply.one("access-control-allow-origin") {
-        Some(o) if o == "*" || o == ORIGIN.1 => Check::new(GROUP, "client.cors", Status::Pass, format!("Access-Control-Allow-Origin: {o}")),
-        _ => Check::new(GROUP, "client.cors", Status::Fail, format!("{url}: no Access-Control-Allow-Origin"))
-            .hint("no CORS header: Element Web in a browser will not be able to log in; the homeserver (or its proxy) must send `Access-Control-Allow-Origin: *`"),
+        Some(o) if o == "*" || o == ORIGIN.1 => Check::pass(
+            GROUP,
+            "client.cors",
+            format!("Access-Control-Allow-Origin: {o}"),
+        ),
+        _ => {
+            let detail = format!("{url}: no Access-Control-Allow-Origin");
+            Check::fail(GROUP, "client.cors", detail, HINT_NO_CORS)
+        }
     };
     vec![check, cors]
 }

@@ -6,11 +6,12 @@ use http::Method;
 use super::Probe;
 use super::dns::Resolve;
 use super::fetch::Reply;
-use super::report::{Check, Status};
+use super::report::Check;
 use super::url::Url;
 use super::wellknown::{CLIENT, ORIGIN};
 
 const ID: &str = "cors.preflight";
+const HINT: &str = "answer OPTIONS with 204 and `Access-Control-Allow-Origin: *`, `Access-Control-Allow-Methods: GET, HEAD, OPTIONS`, `Access-Control-Allow-Headers: X-Requested-With, Content-Type, Authorization`; without it a browser client that sends Authorization cannot read the document";
 
 pub async fn preflight<R: Resolve>(p: &Probe<R>) -> Check {
     let url = Url::https(&p.domain, CLIENT.path());
@@ -21,7 +22,7 @@ pub async fn preflight<R: Resolve>(p: &Probe<R>) -> Check {
     ];
     match p.request_url(&url, Method::OPTIONS, &headers).await {
         Ok(reply) => judge(&reply),
-        Err(e) => Check::new("cors", ID, Status::Fail, format!("OPTIONS {url}: {e}")),
+        Err(e) => Check::fail("cors", ID, format!("OPTIONS {url}: {e}"), HINT),
     }
 }
 
@@ -50,14 +51,10 @@ pub fn judge(reply: &Reply) -> Check {
         None
     };
     match problem {
-        None => Check::new(
-            "cors",
-            ID,
-            Status::Pass,
-            format!("{code}, methods `{methods}`, headers `{headers}`"),
-        ),
-        Some(p) => Check::new("cors", ID, Status::Fail, p).hint(
-            "answer OPTIONS with 204 and `Access-Control-Allow-Origin: *`, `Access-Control-Allow-Methods: GET, HEAD, OPTIONS`, `Access-Control-Allow-Headers: X-Requested-With, Content-Type, Authorization`; without it a browser client that sends Authorization cannot read the document",
-        ),
+        None => {
+            let detail = format!("{code}, methods `{methods}`, headers `{headers}`");
+            Check::pass("cors", ID, detail)
+        }
+        Some(p) => Check::fail("cors", ID, p, HINT),
     }
 }

@@ -6,7 +6,7 @@ use http::Method;
 use serde_json::Value;
 
 use super::dns::Resolve;
-use super::fetch::{Error, Site};
+use super::fetch::{Error, Reply, Site};
 use super::report::{Check, Status};
 use super::{Probe, keys};
 use crate::config::names;
@@ -110,62 +110,47 @@ async fn discover<R: Resolve>(
     }
 }
 
+const HINT_FALLBACK: &str = "no port in m.server and no SRV record: remote servers will connect to port 8448; write the port in m.server (e.g. `matrix.example.com:443`) or open port 8448";
+const HINT_DEPRECATED: &str =
+    "only the deprecated _matrix._tcp SRV record exists: add the same record as _matrix-fed._tcp";
+const HINT_VERSION: &str = "GET /_matrix/federation/v1/version must reach the homeserver: is the proxy forwarding /_matrix/ to it?";
+const VERSION: &str = "/_matrix/federation/v1/version";
+const KEYS: &str = "/_matrix/key/v2/server";
+
 async fn reach<R: Resolve>(p: &Probe<R>, route: &Route) -> Vec<Check> {
     let target = format!("{}:{}", route.host, route.port);
-    let fallback_hint = "no port in m.server and no SRV record: remote servers will connect to port 8448; write the port in m.server (e.g. `matrix.example.com:443`) or open port 8448";
-    let skip =
-        |id: &str, why: &str| Check::new(GROUP, id, Status::Skip, format!("not checked: {why}"));
+    let skip = |id: &str, why: &str| Check::skip(GROUP, id, format!("not checked: {why}"));
     let addrs = match p.addrs(&route.host, route.port).await {
         Ok(a) => a,
         Err(e) => {
-            let mut c = Check::new(
-                GROUP,
-                "federation.resolve",
-                Status::Fail,
-                format!("{target}: {e}"),
-            );
-            if route.fell_back {
-                c = c.hint(fallback_hint);
-            }
-            return vec![
-                c,
-                skip("federation.tls", "no address"),
-                skip("federation.version", "no address"),
-                skip("federation.keys", "no address"),
-            ];
+            let hint = match route.fell_back {
+                true => HINT_FALLBACK.to_owned(),
+                false => format!(
+                    "remote servers cannot find `{}`: give it A or AAAA records",
+                    route.host
+                ),
+            };
+            let c = Check::fail(GROUP, "federation.resolve", format!("{target}: {e}"), hint);
+            let rest = ["federation.tls", "federation.version", "federation.keys"];
+            return [vec![c], rest.map(|id| skip(id, "no address")).to_vec()].concat();
         }
     };
     let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
     let resolved = format!("{target} -> {}", list.join(", "));
     let resolve = match route.deprecated_srv {
-        true => Check::new(GROUP, "federation.resolve", Status::Warn, resolved).hint("only the deprecated _matrix._tcp SRV record exists: add the same record as _matrix-fed._tcp"),
-        false => Check::new(GROUP, "federation.resolve", Status::Pass, resolved),
+        true => Check::warn(GROUP, "federation.resolve", resolved, HINT_DEPRECATED),
+        false => Check::pass(GROUP, "federation.resolve", resolved),
     };
     let get = |path: &'static str| p.request_any(&addrs, &route.site, Method::GET, path, &[]);
-    let (version, keys) = tokio::join!(
-        get("/_matrix/federation/v1/version"),
-        get("/_matrix/key/v2/server")
-    );
-    let tls = match &version {
-        Ok(_) | Err(Error::Http(_)) => Check::new(GROUP, "federation.tls", Status::Pass, format!("certificate valid for `{}`", route.site.name)),
-        Err(e @ Error::Tls(_)) => Check::new(GROUP, "federation.tls", Status::Fail, format!("{target}: {e}")).hint(format!(
-            "the certificate at {target} must cover `{}` (the delegated name with well-known; the domain itself with SRV alone) and come from a public CA",
-            route.site.name
-        )),
-        Err(e) => {
-            let c = Check::new(GROUP, "federation.tls", Status::Fail, format!("{target}: {e}"));
-            match route.fell_back {
-                true => c.hint(fallback_hint),
-                false => c.hint(format!("remote servers cannot reach {target}: check the firewall and that the homeserver (or its proxy) listens there")),
-            }
-        }
-    };
+    let (version, keys) = tokio::join!(get(VERSION), get(KEYS));
+    let tls = tls_check(version.as_ref().err(), route, &target);
     if tls.status == Status::Fail {
+        let why = "federation.tls failed";
         return vec![
             resolve,
             tls,
-            skip("federation.version", "federation.tls failed"),
-            skip("federation.keys", "federation.tls failed"),
+            skip("federation.version", why),
+            skip("federation.keys", why),
         ];
     }
     vec![
@@ -176,89 +161,81 @@ async fn reach<R: Resolve>(p: &Probe<R>, route: &Route) -> Vec<Check> {
     ]
 }
 
-fn version_check(r: Result<super::fetch::Reply, Error>) -> Check {
+/// Whether TLS got through, judged from the first request's error.
+fn tls_check(error: Option<&Error>, route: &Route, target: &str) -> Check {
+    let id = "federation.tls";
+    let name = &route.site.name;
+    match error {
+        None | Some(Error::Http(_)) => {
+            Check::pass(GROUP, id, format!("certificate valid for `{name}`"))
+        }
+        Some(e @ Error::Tls(_)) => Check::fail(
+            GROUP,
+            id,
+            format!("{target}: {e}"),
+            format!(
+                "the certificate at {target} must cover `{name}` (the delegated name with well-known; the domain itself with SRV alone) and come from a public CA"
+            ),
+        ),
+        Some(e) if route.fell_back => {
+            Check::fail(GROUP, id, format!("{target}: {e}"), HINT_FALLBACK)
+        }
+        Some(e) => Check::fail(
+            GROUP,
+            id,
+            format!("{target}: {e}"),
+            format!(
+                "remote servers cannot reach {target}: check the firewall and that the homeserver (or its proxy) listens there"
+            ),
+        ),
+    }
+}
+
+/// The reply if it is a 200, else what went wrong with `GET path`.
+fn ok(r: Result<Reply, Error>, path: &str) -> Result<Reply, String> {
+    match r {
+        Ok(reply) if reply.status == 200 => Ok(reply),
+        Ok(reply) => Err(format!("GET {path}: status {}", reply.status.as_u16())),
+        Err(e) => Err(format!("GET {path}: {e}")),
+    }
+}
+
+fn version_check(r: Result<Reply, Error>) -> Check {
     let id = "federation.version";
-    let hint = "GET /_matrix/federation/v1/version must reach the homeserver: is the proxy forwarding /_matrix/ to it?";
-    let reply = match r {
-        Ok(reply) if reply.status == 200 => reply,
-        Ok(reply) => {
-            return Check::new(
-                GROUP,
-                id,
-                Status::Fail,
-                format!(
-                    "GET /_matrix/federation/v1/version: status {}",
-                    reply.status.as_u16()
-                ),
-            )
-            .hint(hint);
-        }
-        Err(e) => {
-            let detail = format!("GET /_matrix/federation/v1/version: {e}");
-            return Check::new(GROUP, id, Status::Fail, detail).hint(hint);
-        }
+    let reply = match ok(r, VERSION) {
+        Ok(reply) => reply,
+        Err(detail) => return Check::fail(GROUP, id, detail, HINT_VERSION),
     };
     let v: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
     match (
         v["server"]["name"].as_str(),
         v["server"]["version"].as_str(),
     ) {
-        (Some(name), version) => Check::new(
+        (Some(name), version) => {
+            Check::pass(GROUP, id, format!("{name} {}", version.unwrap_or("")))
+        }
+        _ => Check::fail(
             GROUP,
             id,
-            Status::Pass,
-            format!("{name} {}", version.unwrap_or("")),
-        ),
-        _ => Check::new(
-            GROUP,
-            id,
-            Status::Fail,
             "200, but no `server.name` in the JSON",
-        )
-        .hint(hint),
+            HINT_VERSION,
+        ),
     }
 }
 
-fn keys_check(r: Result<super::fetch::Reply, Error>, domain: &str) -> Check {
+fn keys_check(r: Result<Reply, Error>, domain: &str) -> Check {
     let id = "federation.keys";
     let hint = format!(
         "remote servers fetch the signing keys here and drop events they cannot verify: the homeserver's server_name must be `{domain}` and its signing key intact"
     );
-    let reply = match r {
-        Ok(reply) if reply.status == 200 => reply,
-        Ok(reply) => {
-            return Check::new(
-                GROUP,
-                id,
-                Status::Fail,
-                format!(
-                    "GET /_matrix/key/v2/server: status {}",
-                    reply.status.as_u16()
-                ),
-            )
-            .hint(hint);
+    let result = ok(r, KEYS)
+        .and_then(|reply| keys::verify(&reply.body, domain, crate::civil::now_secs() * 1000));
+    match result {
+        Ok(v) => {
+            let until = crate::civil::format_utc(v.valid_until_ms / 1000);
+            let detail = format!("signed by {} for `{domain}`, valid until {until}", v.key_id);
+            Check::pass(GROUP, id, detail)
         }
-        Err(e) => {
-            return Check::new(
-                GROUP,
-                id,
-                Status::Fail,
-                format!("GET /_matrix/key/v2/server: {e}"),
-            )
-            .hint(hint);
-        }
-    };
-    match keys::verify(&reply.body, domain, crate::civil::now_secs() * 1000) {
-        Ok(v) => Check::new(
-            GROUP,
-            id,
-            Status::Pass,
-            format!(
-                "signed by {} for `{domain}`, valid until {}",
-                v.key_id,
-                crate::civil::format_utc(v.valid_until_ms / 1000)
-            ),
-        ),
-        Err(e) => Check::new(GROUP, id, Status::Fail, e).hint(hint),
+        Err(e) => Check::fail(GROUP, id, e, hint),
     }
 }

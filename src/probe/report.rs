@@ -61,6 +61,33 @@ impl Check {
         }
     }
 
+    pub fn pass(group: &'static str, id: impl Into<String>, detail: impl Into<String>) -> Check {
+        Check::new(group, id, Status::Pass, detail)
+    }
+
+    /// Not run: `why` names what it needed.
+    pub fn skip(group: &'static str, id: impl Into<String>, why: impl Into<String>) -> Check {
+        Check::new(group, id, Status::Skip, why)
+    }
+
+    pub fn warn(
+        group: &'static str,
+        id: impl Into<String>,
+        detail: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Check {
+        Check::new(group, id, Status::Warn, detail).hint(hint)
+    }
+
+    pub fn fail(
+        group: &'static str,
+        id: impl Into<String>,
+        detail: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Check {
+        Check::new(group, id, Status::Fail, detail).hint(hint)
+    }
+
     pub fn hint(mut self, hint: impl Into<String>) -> Check {
         self.hint = Some(hint.into());
         self

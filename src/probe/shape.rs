@@ -14,9 +14,9 @@ pub fn check(doc: Document, v: &Value, group: &'static str, id: String) -> Check
         _ => support(v),
     };
     match result {
-        Ok((Status::Warn, detail, hint)) => Check::new(group, id, Status::Warn, detail).hint(hint),
-        Ok((status, detail, _)) => Check::new(group, id, status, detail),
-        Err((detail, hint)) => Check::new(group, id, Status::Fail, detail).hint(hint),
+        Ok((Status::Warn, detail, hint)) => Check::warn(group, id, detail, hint),
+        Ok((_, detail, _)) => Check::pass(group, id, detail),
+        Err((detail, hint)) => Check::fail(group, id, detail, hint),
     }
 }
 

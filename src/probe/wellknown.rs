@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::dns::Resolve;
 use super::fetch::Reply;
-use super::report::{Check, Status};
+use super::report::Check;
 use super::url::Url;
 use super::{Followed, Probe, shape};
 use crate::config::Document;
@@ -31,13 +31,18 @@ pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> (Vec<Check>, Opti
     let followed = p.follow(url.clone(), &[ORIGIN]).await;
     let name = doc.name();
     let id = |what: &str| format!("{name}.{what}");
-    let skip = |what: &str, why: &str| Check::new(GROUP, id(what), Status::Skip, why.to_owned());
+    let skip = |what: &str, why: &str| Check::skip(GROUP, id(what), why);
     let mut checks = vec![];
     let (end, reply) = match &followed.end {
         Ok(end) => end,
         Err(e) => {
-            let status = Check::new(GROUP, id("status"), Status::Fail, format!("{url}: {e}"));
-            checks.push(status.hint(unreachable_hint(doc)));
+            let detail = format!("{url}: {e}");
+            checks.push(Check::fail(
+                GROUP,
+                id("status"),
+                detail,
+                unreachable_hint(doc),
+            ));
             let why = format!("not checked: no response to {name}");
             checks.push(match followed.hops.is_empty() {
                 true => skip("redirects", &why),
@@ -67,22 +72,33 @@ pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> (Vec<Check>, Opti
     (checks, value)
 }
 
-fn unreachable_hint(doc: Document) -> &'static str {
+const HINT_NO_SERVER: &str = "no server delegation: remote servers will look up SRV records for the domain, then connect to port 8448 on it";
+const HINT_NO_CLIENT: &str =
+    "Element cannot discover the homeserver from the domain: users will have to type its URL";
+const HINT_STATUS: &str = "serve the document with status 200; Synapse treats a 404 or invalid JSON as a failure cached for an hour";
+const HINT_NO_SUPPORT: &str = "optional: publish one so users and other admins know whom to contact (`[domain.support]` in wellknownd)";
+const HINT_UNREACHABLE: &str = "check DNS, the firewall and that something listens on port 443";
+const HINT_NO_CORS: &str = "no CORS header: Element Web in a browser will not be able to log in; send `Access-Control-Allow-Origin: *` on every response, errors included";
+const HINT_CORS_VALUES: &str = "send exactly one `Access-Control-Allow-Origin: *`; browsers reject several values or another origin";
+const HINT_TYPE: &str = "send `Content-Type: application/json` (nginx: `default_type application/json;` in the location)";
+const HINT_TWO_TYPES: &str = "send exactly one Content-Type: in nginx use `default_type application/json;` instead of `add_header Content-Type ...`, which adds a second one";
+const HINT_CACHE: &str =
+    "send `Cache-Control: public, max-age=14400` so every server caches it for a known time";
+const HINT_SIZE: &str = "keep the document under 12 KiB: tuwunel refuses larger server documents";
+const HINT_JSON: &str = "Synapse treats invalid JSON as a failure and caches it for an hour; `wellknownd check` validates documents before serving them";
+
+fn unreachable_hint(doc: Document) -> String {
     match doc {
-        Document::Server => {
-            "remote servers will fall back to SRV records and port 8448 on the domain itself; check DNS, the firewall and that something listens on port 443"
-        }
-        Document::Client => {
-            "Element cannot discover the homeserver from the domain: users will have to type its URL"
-        }
-        _ => "check DNS, the firewall and that something listens on port 443",
+        Document::Server => format!("{HINT_NO_SERVER}; {HINT_UNREACHABLE}"),
+        Document::Client => format!("{HINT_NO_CLIENT}; {HINT_UNREACHABLE}"),
+        _ => HINT_UNREACHABLE.to_owned(),
     }
 }
 
 fn redirects(name: &str, f: &Followed) -> Check {
     let id = format!("{name}.redirects");
     if f.hops.is_empty() {
-        return Check::new(GROUP, id, Status::Pass, "none");
+        return Check::pass(GROUP, id, "none");
     }
     let path: Vec<String> = f
         .hops
@@ -91,11 +107,16 @@ fn redirects(name: &str, f: &Followed) -> Check {
         .collect();
     let detail = format!("{} redirect(s): {}", f.hops.len(), path.join(" -> "));
     match f.hops.iter().find(|h| !h.cors) {
-        Some(h) => Check::new(GROUP, id, Status::Fail, detail).hint(format!(
-            "the {} from {} has no Access-Control-Allow-Origin: browsers stop there, so Element Web cannot follow it; add the CORS header to the redirect too (nginx: `add_header ... always`)",
-            h.status, h.url
-        )),
-        None => Check::new(GROUP, id, Status::Pass, detail),
+        None => Check::pass(GROUP, id, detail),
+        Some(h) => Check::fail(
+            GROUP,
+            id,
+            detail,
+            format!(
+                "the {} from {} has no Access-Control-Allow-Origin: browsers stop there, so Element Web cannot follow it; add the CORS header to the redirect too (nginx: `add_header ... always`)",
+                h.status, h.url
+            ),
+        ),
     }
 }
 
@@ -104,11 +125,14 @@ fn status(doc: Document, end: &Url, reply: &Reply) -> Check {
     let code = reply.status.as_u16();
     let detail = format!("{code} from {end}");
     match (code, doc) {
-        (200, _) => Check::new(GROUP, id, Status::Pass, detail),
-        (404, Document::Support) => Check::new(GROUP, id, Status::Warn, format!("{detail}: no support document (optional)")),
-        (404, Document::Server) => Check::new(GROUP, id, Status::Fail, detail).hint("no server delegation: remote servers will look up SRV records for the domain, then connect to port 8448 on it"),
-        (404, _) => Check::new(GROUP, id, Status::Fail, detail).hint("Element cannot discover the homeserver from the domain: users will have to type its URL"),
-        _ => Check::new(GROUP, id, Status::Fail, detail).hint("serve the document with status 200; Synapse treats a 404 or invalid JSON as a failure cached for an hour"),
+        (200, _) => Check::pass(GROUP, id, detail),
+        (404, Document::Support) => {
+            let detail = format!("{detail}: no support document (optional)");
+            Check::warn(GROUP, id, detail, HINT_NO_SUPPORT)
+        }
+        (404, Document::Server) => Check::fail(GROUP, id, detail, HINT_NO_SERVER),
+        (404, _) => Check::fail(GROUP, id, detail, HINT_NO_CLIENT),
+        _ => Check::fail(GROUP, id, detail, HINT_STATUS),
     }
 }
 
@@ -116,11 +140,20 @@ fn cors(name: &str, reply: &Reply) -> Check {
     let id = format!("{name}.cors");
     let values = reply.all("access-control-allow-origin");
     match values.as_slice() {
-        [v] if v == "*" || v == ORIGIN.1 => Check::new(GROUP, id, Status::Pass, format!("Access-Control-Allow-Origin: {v}")),
-        [] => Check::new(GROUP, id, Status::Fail, format!("no Access-Control-Allow-Origin on the {}", reply.status.as_u16()))
-            .hint("no CORS header: Element Web in a browser will not be able to log in; send `Access-Control-Allow-Origin: *` on every response, errors included"),
-        _ => Check::new(GROUP, id, Status::Fail, format!("Access-Control-Allow-Origin: {}", values.join(", ")))
-            .hint("send exactly one `Access-Control-Allow-Origin: *`; browsers reject several values or another origin"),
+        [v] if v == "*" || v == ORIGIN.1 => {
+            Check::pass(GROUP, id, format!("Access-Control-Allow-Origin: {v}"))
+        }
+        [] => {
+            let detail = format!(
+                "no Access-Control-Allow-Origin on the {}",
+                reply.status.as_u16()
+            );
+            Check::fail(GROUP, id, detail, HINT_NO_CORS)
+        }
+        _ => {
+            let detail = format!("Access-Control-Allow-Origin: {}", values.join(", "));
+            Check::fail(GROUP, id, detail, HINT_CORS_VALUES)
+        }
     }
 }
 
@@ -133,12 +166,17 @@ fn content_type(name: &str, reply: &Reply) -> Check {
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
     };
     match values.as_slice() {
-        [v] if json(v) => Check::new(GROUP, id, Status::Pass, format!("Content-Type: {v}")),
-        [] => Check::new(GROUP, id, Status::Fail, "no Content-Type").hint("send `Content-Type: application/json`"),
-        [v] => Check::new(GROUP, id, Status::Fail, format!("Content-Type: {v}"))
-            .hint("send `Content-Type: application/json` (nginx: `default_type application/json;` in the location)"),
-        _ => Check::new(GROUP, id, Status::Fail, format!("{} Content-Type headers: {}", values.len(), values.join(" | ")))
-            .hint("send exactly one Content-Type: in nginx use `default_type application/json;` instead of `add_header Content-Type ...`, which adds a second one"),
+        [v] if json(v) => Check::pass(GROUP, id, format!("Content-Type: {v}")),
+        [] => Check::fail(GROUP, id, "no Content-Type", HINT_TYPE),
+        [v] => Check::fail(GROUP, id, format!("Content-Type: {v}"), HINT_TYPE),
+        _ => {
+            let detail = format!(
+                "{} Content-Type headers: {}",
+                values.len(),
+                values.join(" | ")
+            );
+            Check::fail(GROUP, id, detail, HINT_TWO_TYPES)
+        }
     }
 }
 
@@ -179,11 +217,18 @@ fn cache(name: &str, reply: &Reply) -> Check {
     let secs = synapse_cache_secs(header.as_deref());
     let derived = format!("Synapse caches it for {}", period(secs));
     match header {
-        None => Check::new(GROUP, id, Status::Warn, format!("no Cache-Control: {derived}"))
-            .hint("send `Cache-Control: public, max-age=14400` so every server caches it for a known time"),
-        Some(h) if h.to_ascii_lowercase().contains("no-store") => Check::new(GROUP, id, Status::Warn, format!("Cache-Control: {h}: {derived}; Conduit refetches on every request"))
-            .hint("send `Cache-Control: public, max-age=14400`"),
-        Some(h) => Check::new(GROUP, id, Status::Pass, format!("Cache-Control: {h}: {derived}")),
+        None => Check::warn(
+            GROUP,
+            id,
+            format!("no Cache-Control: {derived}"),
+            HINT_CACHE,
+        ),
+        Some(h) if h.to_ascii_lowercase().contains("no-store") => {
+            let detail =
+                format!("Cache-Control: {h}: {derived}; Conduit refetches on every request");
+            Check::warn(GROUP, id, detail, HINT_CACHE)
+        }
+        Some(h) => Check::pass(GROUP, id, format!("Cache-Control: {h}: {derived}")),
     }
 }
 
@@ -192,20 +237,24 @@ fn size(name: &str, reply: &Reply) -> Check {
     let n = reply.body.len();
     if reply.truncated || n > MAX_BODY {
         let more = if reply.truncated { "more than " } else { "" };
-        return Check::new(GROUP, id, Status::Fail, format!("{more}{n} bytes"))
-            .hint("keep the document under 12 KiB: tuwunel refuses larger server documents");
+        return Check::fail(GROUP, id, format!("{more}{n} bytes"), HINT_SIZE);
     }
-    Check::new(GROUP, id, Status::Pass, format!("{n} bytes"))
+    Check::pass(GROUP, id, format!("{n} bytes"))
 }
 
 fn json(name: &str, reply: &Reply) -> (Check, Option<Value>) {
     let id = format!("{name}.json");
     match serde_json::from_slice::<Value>(&reply.body) {
-        Ok(v @ Value::Object(_)) => (Check::new(GROUP, id, Status::Pass, "a JSON object"), Some(v)),
-        Ok(_) => (Check::new(GROUP, id, Status::Fail, "valid JSON, but not an object").hint("the document must be a JSON object `{...}`"), None),
+        Ok(v @ Value::Object(_)) => (Check::pass(GROUP, id, "a JSON object"), Some(v)),
+        Ok(_) => {
+            let hint = "the document must be a JSON object `{...}`";
+            (
+                Check::fail(GROUP, id, "valid JSON, but not an object", hint),
+                None,
+            )
+        }
         Err(e) => (
-            Check::new(GROUP, id, Status::Fail, format!("invalid JSON: {e}"))
-                .hint("Synapse treats invalid JSON as a failure and caches it for an hour; `wellknownd check` validates documents before serving them"),
+            Check::fail(GROUP, id, format!("invalid JSON: {e}"), HINT_JSON),
             None,
         ),
     }

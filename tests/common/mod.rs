@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod probe;
 
 use std::future::Future;
 use std::io::{BufRead, BufReader};

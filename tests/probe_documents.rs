@@ -1,0 +1,222 @@
+//! `wellknownd probe` on the documents, the browser preflight and every address, against
+//! fake deployments on loopback: a healthy one passes everything; each broken one gives the
+//! right FAIL, its hint and exit status 1.
+
+mod common;
+
+use common::Pki;
+use common::fake::{Canned, FakeServer, healthy};
+use common::probe::*;
+use serde_json::json;
+use wellknownd::probe::report::Status;
+
+#[tokio::test]
+async fn a_healthy_fake_deployment_passes_every_check() {
+    let report = probe_fake(healthy(DOMAIN, FUTURE_MS)).await;
+    assert_passes_but(&report, &[]);
+    assert_eq!(report.exit_code(), 0);
+    assert_eq!(report.checks.len(), 33);
+    assert_eq!(
+        report.federation_path,
+        [
+            "well-known: m.server is `matrix.example.test:443`",
+            "explicit port: connect to matrix.example.test:443"
+        ]
+    );
+    assert!(check(&report, "federation.keys").detail.starts_with(
+        "signed by ed25519:fake1 for `example.test`, valid until 2100-01-01T00:00:00Z"
+    ));
+    assert_eq!(
+        check(&report, "federation.version").detail,
+        "FakeServer 0.1"
+    );
+}
+
+#[tokio::test]
+async fn no_cors_fails_with_the_element_hint() {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    let path = "GET /.well-known/matrix/client";
+    routes.insert(
+        path.into(),
+        routes[path].clone().without("access-control-allow-origin"),
+    );
+    let report = probe_fake(routes).await;
+    assert_fails(
+        &report,
+        "client.cors",
+        "no Access-Control-Allow-Origin on the 200",
+        "Element Web in a browser will not be able to log in",
+    );
+    assert_passes_but(&report, &["client.cors"]);
+}
+
+#[tokio::test]
+async fn two_content_types_and_text_plain_fail() {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    let (client, server) = (
+        "GET /.well-known/matrix/client",
+        "GET /.well-known/matrix/server",
+    );
+    routes.insert(
+        client.into(),
+        routes[client]
+            .clone()
+            .with("content-type", "application/octet-stream"),
+    );
+    routes.insert(
+        server.into(),
+        routes[server]
+            .clone()
+            .without("content-type")
+            .with("content-type", "text/plain"),
+    );
+    let report = probe_fake(routes).await;
+    assert_fails(
+        &report,
+        "client.content_type",
+        "2 Content-Type headers: application/json | application/octet-stream",
+        "`default_type application/json;` instead of `add_header Content-Type",
+    );
+    assert_fails(
+        &report,
+        "server.content_type",
+        "Content-Type: text/plain",
+        "send `Content-Type: application/json`",
+    );
+    assert_passes_but(&report, &["client.content_type", "server.content_type"]);
+}
+
+#[tokio::test]
+async fn invalid_json_fails_and_federation_falls_back() {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    let mut broken = Canned::json(&json!({}));
+    broken.body = br#"{"m.server": "matrix.example.test:443",}"#.to_vec();
+    routes.insert("GET /.well-known/matrix/server".into(), broken);
+    let report = probe_fake(routes).await;
+    assert_fails(
+        &report,
+        "server.json",
+        "invalid JSON: trailing comma",
+        "Synapse treats invalid JSON as a failure",
+    );
+    assert_eq!(check(&report, "server.shape").status, Status::Skip);
+    // Without a usable well-known, remote servers go to example.test:8448, which the
+    // fixed DNS does not know.
+    assert_eq!(
+        report.federation_path.last().unwrap(),
+        "no port and no SRV record: connect to example.test:8448"
+    );
+    assert_fails(
+        &report,
+        "federation.resolve",
+        "example.test:8448",
+        "no port in m.server and no SRV record: remote servers will connect to port 8448",
+    );
+}
+
+#[tokio::test]
+async fn a_scheme_in_m_server_fails_with_what_to_write() {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    routes.insert(
+        "GET /.well-known/matrix/server".into(),
+        Canned::json(&json!({"m.server": "https://matrix.example.test"})),
+    );
+    let report = probe_fake(routes).await;
+    assert_fails(
+        &report,
+        "server.shape",
+        "m.server `https://matrix.example.test` contains `https://`",
+        "m.server contains a scheme: write `matrix.example.test:443`, not `https://matrix.example.test`",
+    );
+    assert_eq!(
+        report.federation_path[0],
+        "well-known: m.server `https://matrix.example.test` is invalid, so remote servers ignore it"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_without_cors_fails() {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    let target = routes["GET /.well-known/matrix/client"].clone();
+    routes.insert("GET /moved/client".into(), target);
+    routes.insert(
+        "GET /.well-known/matrix/client".into(),
+        Canned {
+            status: 302,
+            headers: vec![("location", "/moved/client".into())],
+            body: vec![],
+        },
+    );
+    let report = probe_fake(routes).await;
+    assert_fails(
+        &report,
+        "client.redirects",
+        "1 redirect(s): 302 https://example.test/.well-known/matrix/client",
+        "the 302 from https://example.test/.well-known/matrix/client has no Access-Control-Allow-Origin",
+    );
+    assert_eq!(check(&report, "client.status").status, Status::Pass);
+    assert_eq!(
+        check(&report, "client.status").detail,
+        "200 from https://example.test/moved/client"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_preflight_fails() {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    let path = "OPTIONS /.well-known/matrix/client";
+    routes.insert(
+        path.into(),
+        routes[path]
+            .clone()
+            .without("access-control-allow-headers")
+            .with("access-control-allow-headers", "*"),
+    );
+    let report = probe_fake(routes).await;
+    assert_fails(
+        &report,
+        "cors.preflight",
+        "lacks Authorization (`*` does not cover it)",
+        "answer OPTIONS with 204",
+    );
+}
+
+#[tokio::test]
+async fn split_brain_and_a_dead_address_fail() {
+    let pki = Pki::new();
+    let hs = FakeServer::start(&pki, &[HS], healthy(DOMAIN, FUTURE_MS)).await;
+    let a = FakeServer::start(&pki, &[DOMAIN], healthy(DOMAIN, FUTURE_MS)).await;
+    let mut other = healthy(DOMAIN, FUTURE_MS);
+    other.insert(
+        "GET /.well-known/matrix/server".into(),
+        Canned::json(&json!({"m.server": "old.example.test:8448"})),
+    );
+    let b = FakeServer::start(&pki, &[DOMAIN], other).await;
+    let overrides = vec![at(DOMAIN, 443, &[a.addr, b.addr]), at(HS, 443, &[hs.addr])];
+    let report = run(&pki, overrides.clone(), FakeDns::default()).await;
+    assert_fails(
+        &report,
+        "addresses.agree",
+        &format!(
+            "split brain: the load balancer's backends disagree: {} and {} serve different server documents",
+            a.addr, b.addr
+        ),
+        "every backend must serve the same documents",
+    );
+    assert_eq!(check(&report, "addresses.reachable").status, Status::Pass);
+
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let overrides = vec![at(DOMAIN, 443, &[a.addr, dead]), at(HS, 443, &[hs.addr])];
+    let report = run(&pki, overrides, FakeDns::default()).await;
+    assert_fails(
+        &report,
+        "addresses.reachable",
+        &format!("1 of 2 address(es) fail: cannot connect to {dead}: "),
+        "remove its address from DNS",
+    );
+    // Clients try the next address, as the probe's document checks do.
+    assert_eq!(check(&report, "server.status").status, Status::Pass);
+}

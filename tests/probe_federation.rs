@@ -1,0 +1,101 @@
+//! `wellknownd probe` on federation: discovery through SRV, and what breaks a remote
+//! server's connection (a certificate for the wrong name, expired or foreign signing keys).
+
+mod common;
+
+use common::Pki;
+use common::fake::{Canned, FakeServer, healthy};
+use common::probe::*;
+use serde_json::json;
+use wellknownd::probe::dns::Srv;
+use wellknownd::probe::report::Status;
+
+#[tokio::test]
+async fn a_wrong_name_certificate_fails_federation_tls() {
+    let pki = Pki::new();
+    let wk = FakeServer::start(&pki, &[DOMAIN], healthy(DOMAIN, FUTURE_MS)).await;
+    let hs = FakeServer::start(&pki, &["other.test"], healthy(DOMAIN, FUTURE_MS)).await;
+    let overrides = vec![at(DOMAIN, 443, &[wk.addr]), at(HS, 443, &[hs.addr])];
+    let report = run(&pki, overrides, FakeDns::default()).await;
+    assert_fails(
+        &report,
+        "federation.tls",
+        "the certificate does not cover `matrix.example.test`",
+        "must cover `matrix.example.test`",
+    );
+    assert_eq!(check(&report, "federation.keys").status, Status::Skip);
+    assert_fails(
+        &report,
+        "client.versions",
+        "the certificate does not cover",
+        "the certificate at matrix.example.test must cover `matrix.example.test`",
+    );
+}
+
+#[tokio::test]
+async fn expired_keys_fail() {
+    let report = probe_fake(healthy(DOMAIN, PAST_MS)).await;
+    assert_fails(
+        &report,
+        "federation.keys",
+        "valid_until_ts is in the past (2001-09-09T01:46:40Z)",
+        "remote servers fetch the signing keys here",
+    );
+    assert_passes_but(&report, &["federation.keys"]);
+}
+
+#[tokio::test]
+async fn keys_for_another_server_name_fail() {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    routes.insert(
+        "GET /_matrix/key/v2/server".into(),
+        Canned::json(&common::fake::signed_keys("other.test", FUTURE_MS)),
+    );
+    let report = probe_fake(routes).await;
+    assert_fails(
+        &report,
+        "federation.keys",
+        "server_name is `other.test`, not `example.test`",
+        "server_name must be `example.test`",
+    );
+}
+
+#[tokio::test]
+async fn srv_discovery_connects_to_the_target_with_the_delegated_name() {
+    let pki = Pki::new();
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    routes.insert(
+        "GET /.well-known/matrix/server".into(),
+        Canned::json(&json!({"m.server": HS})),
+    );
+    let fake = FakeServer::start(&pki, &[DOMAIN, HS], routes).await;
+    let mut dns = FakeDns::default();
+    dns.srv.insert(
+        format!("_matrix-fed._tcp.{HS}"),
+        vec![Srv {
+            priority: 10,
+            weight: 5,
+            port: fake.addr.port(),
+            target: "backend.example.test".into(),
+        }],
+    );
+    dns.ips
+        .insert("backend.example.test".into(), vec![fake.addr.ip()]);
+    let overrides = vec![at(DOMAIN, 443, &[fake.addr]), at(HS, 443, &[fake.addr])];
+    let report = run(&pki, overrides, dns).await;
+    assert_eq!(
+        report.federation_path,
+        [
+            "well-known: m.server is `matrix.example.test`".to_string(),
+            format!(
+                "SRV _matrix-fed._tcp.matrix.example.test -> backend.example.test:{}",
+                fake.addr.port()
+            ),
+        ]
+    );
+    assert_eq!(
+        check(&report, "federation.tls").detail,
+        "certificate valid for `matrix.example.test`"
+    );
+    assert_passes_but(&report, &[]);
+}
