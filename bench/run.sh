@@ -16,6 +16,7 @@ DURATION=${DURATION:-10}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 HOLD=${HOLD:-10000}
+SETTLE=${SETTLE:-3}
 work=$(mktemp -d /tmp/wellknownd-bench.XXXXXX)
 results=$work/results.tsv
 pids=()
@@ -225,6 +226,9 @@ for s in ngx wkd; do
     [ $s = wkd ] && pid=$wkd port=19443
     coproc HOLDER { taskset -c "$CLIENT_CPU" "$client" hold "127.0.0.1:$port" "$HOLD" "$work/ca.crt"; }
     read -r line <&"${HOLDER[0]}" || true
+    # Idle means settled: nginx frees a keep-alive connection's request buffers at once,
+    # wellknownd parks an HTTP/1.1 connection after one to two quiet ticks (1 s each here).
+    sleep "$SETTLE"
     echo -e "held_memory\t$s\t0\t${line#holding }\t0\t0\t0\t$(memory $pid | awk '{print $1 "\t" $2}')" >>"$work/memory.tsv"
     exec {HOLDER[1]}>&-
     wait "$HOLDER_PID" 2>/dev/null || true

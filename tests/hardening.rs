@@ -289,3 +289,62 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
     .await;
     server.stop().await;
 }
+
+/// Reads from `stream` until `n` complete answers to the server-document request arrived.
+async fn answers<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, n: usize) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while String::from_utf8_lossy(&got).matches(OK.1).count() < n {
+        let read = within(stream.read(&mut buf)).await.unwrap();
+        assert!(read > 0, "closed after {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..read]);
+    }
+    String::from_utf8(got).unwrap()
+}
+
+/// A keep-alive HTTP/1.1 connection quiet for a tick is parked (hyper's buffers freed) and
+/// resumed by the client's next bytes: whole requests, pipelined ones, and one split across a
+/// pause all get their answers, over TLS and plain HTTP.
+#[tokio::test]
+async fn idle_keep_alive_connections_are_parked_and_resumed() {
+    // header timeout 1 s: the tick is 250 ms, so 700 ms of silence parks a connection.
+    let (pki, server) = start("[limits]\nheader_timeout_secs = 1\nidle_timeout_secs = 10").await;
+    let get = "GET /.well-known/matrix/server HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    let pause = || tokio::time::sleep(Duration::from_millis(700));
+    for tls in [false, true] {
+        // Connected when used: an open connection that sends nothing hits the header timeout.
+        let tcp = within(TcpStream::connect(if tls {
+            server.tls()
+        } else {
+            server.plain()
+        }));
+        let tcp = tcp.await.unwrap();
+        let mut s: Box<dyn Stream> = match tls {
+            false => Box::new(tcp),
+            true => {
+                let config = common::client_config(&pki, rustls::ALL_VERSIONS, b"http/1.1");
+                let name = rustls::pki_types::ServerName::try_from("example.com").unwrap();
+                let connect = tokio_rustls::TlsConnector::from(config).connect(name, tcp);
+                Box::new(within(connect).await.unwrap())
+            }
+        };
+        within(s.write_all(get.as_bytes())).await.unwrap();
+        assert!(answers(&mut s, 1).await.starts_with("HTTP/1.1 200 OK"));
+        pause().await;
+        within(s.write_all(get.repeat(2).as_bytes())).await.unwrap();
+        assert_eq!(
+            answers(&mut s, 2).await.matches("HTTP/1.1 200 OK").count(),
+            2
+        );
+        pause().await;
+        let (head, tail) = get.split_at(20);
+        within(s.write_all(head.as_bytes())).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        within(s.write_all(tail.as_bytes())).await.unwrap();
+        assert!(answers(&mut s, 1).await.starts_with("HTTP/1.1 200 OK"));
+    }
+    server.stop().await;
+}
+
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}

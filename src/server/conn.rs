@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
@@ -20,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::io::{Activity, ConnIo};
-use super::{Proto, Shared, Shutdown, proxy};
+use super::{Proto, Shared, Shutdown, h1, proxy};
 use crate::config::{Document, Limits};
 use crate::http::{Body, Prepared, route};
 use crate::log;
@@ -101,21 +100,22 @@ pub async fn handle(
         }
     };
     activity.expect_request();
-    let service = service_fn(router(shared.state.clone(), shared.metrics.clone(), client));
-    let protocols = &state.protocols;
+    let service = Service {
+        state: shared.state.clone(),
+        metrics: shared.metrics.clone(),
+        client,
+    };
+    let h1 = &state.protocols.h1;
     match opened {
         Opened::Tls(tls) if tls.get_ref().1.alpn_protocol() == Some(b"h2") => {
-            let conn = protocols.h2.serve_connection(TokioIo::new(tls), service);
-            drive(conn, &activity, limits, false, shutdown).await;
+            let conn = state
+                .protocols
+                .h2
+                .serve_connection(TokioIo::new(tls), service);
+            drive_h2(conn, &activity, limits, shutdown).await;
         }
-        Opened::Tls(tls) => {
-            let conn = protocols.h1.serve_connection(TokioIo::new(tls), service);
-            drive(conn, &activity, limits, true, shutdown).await;
-        }
-        Opened::Plain(io) => {
-            let conn = protocols.h1.serve_connection(TokioIo::new(io), service);
-            drive(conn, &activity, limits, true, shutdown).await;
-        }
+        Opened::Tls(tls) => h1::serve(tls, service, h1, &activity, limits, shutdown).await,
+        Opened::Plain(io) => h1::serve(io, service, h1, &activity, limits, shutdown).await,
     }
 }
 
@@ -146,24 +146,25 @@ async fn open(
     Ok((client.unwrap_or(peer), opened))
 }
 
-enum Expired {
+pub(super) enum Expired {
     /// A request head took longer than the header timeout (slowloris): close at once.
     Request,
     /// No traffic for the idle timeout: close gracefully.
     Idle,
+    /// HTTP/1.1, between requests, no traffic for a tick: park (see [`super::h1`]).
+    Quiet,
 }
 
-/// Runs the connection until it ends; closes it on a timeout, and gracefully (HTTP/1.1 after
-/// the response in progress, HTTP/2 with GOAWAY) on shutdown or when idle.
-async fn drive<C: GracefulConnection>(
+/// Runs an HTTP/2 connection until it ends; closes it on a timeout, and gracefully (with
+/// GOAWAY) on shutdown or when idle.
+async fn drive_h2<C: GracefulConnection>(
     conn: C,
     activity: &Activity,
     limits: &Limits,
-    h1: bool,
     mut shutdown: Shutdown,
 ) {
     tokio::pin!(conn);
-    let expired = expiry(activity, limits, h1);
+    let expired = expiry(activity, limits, false, false);
     tokio::pin!(expired);
     let mut closing = false;
     loop {
@@ -172,11 +173,11 @@ async fn drive<C: GracefulConnection>(
             kind = expired.as_mut() => match kind {
                 Expired::Request => return,
                 // Idle again after GOAWAY: the client ignores it.
-                Expired::Idle if closing => return,
-                Expired::Idle => {
+                Expired::Idle | Expired::Quiet if closing => return,
+                Expired::Idle | Expired::Quiet => {
                     conn.as_mut().graceful_shutdown();
                     closing = true;
-                    expired.set(expiry(activity, limits, h1));
+                    expired.set(expiry(activity, limits, false, false));
                 }
             },
             () = shutdown.wait(), if !closing => {
@@ -190,7 +191,7 @@ async fn drive<C: GracefulConnection>(
 /// How often a connection's timeouts are checked: a quarter of the shortest timeout, between
 /// 250 ms and 1 s. Timeouts fire within one tick of their due time; in exchange a request
 /// costs no clock read and no timer, and an idle connection one wake-up a second at most.
-fn tick(limits: &Limits) -> Duration {
+pub(super) fn tick(limits: &Limits) -> Duration {
     (limits.header_timeout.min(limits.idle_timeout) / 4)
         .clamp(Duration::from_millis(250), Duration::from_secs(1))
 }
@@ -199,7 +200,9 @@ fn tick(limits: &Limits) -> Duration {
 /// header timeout of its first byte (or of the connection's start); otherwise the client is
 /// trickling (slowloris). Both protocols: no traffic for the idle timeout. HTTP/2 multiplexes,
 /// so only idleness counts there; its own limits (streams, header list, resets) bound the rest.
-async fn expiry(activity: &Activity, limits: &Limits, h1: bool) -> Expired {
+/// With `park`, an HTTP/1.1 connection between requests is [`Expired::Quiet`] after one tick
+/// without traffic.
+pub(super) async fn expiry(activity: &Activity, limits: &Limits, h1: bool, park: bool) -> Expired {
     let tick = tick(limits);
     let mut last = activity.sample();
     let (mut in_request_for, mut quiet_for) = (Duration::ZERO, Duration::ZERO);
@@ -222,33 +225,39 @@ async fn expiry(activity: &Activity, limits: &Limits, h1: bool) -> Expired {
         if quiet_for >= limits.idle_timeout {
             return Expired::Idle;
         }
+        if park && !now.in_request && quiet_for >= tick {
+            return Expired::Quiet;
+        }
         last = now;
     }
 }
 
-type Handler = std::future::Ready<Result<Response<Body>, Infallible>>;
-
 /// The per-request handler: read the current state, route, answer; then the access log line
 /// and the request counter, when they are on.
-fn router(
+#[derive(Clone)]
+pub(super) struct Service {
     state: watch::Receiver<Arc<State>>,
     metrics: Arc<Metrics>,
     client: SocketAddr,
-) -> impl Fn(Request<Incoming>) -> Handler + Clone {
-    move |req| {
-        let state = state.borrow();
+}
+
+impl hyper::service::Service<Request<Incoming>> for Service {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<Body>, Infallible>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let state = self.state.borrow();
         let started = Instant::now();
         let response = answer(&state, &req);
         if state.config.access_log {
-            access_log(&req, &response, client, started);
+            access_log(&req, &response, self.client, started);
         }
         if state.config.listen.metrics.is_some() {
             let domain = state.site(route::host(&req)).map_or("", |s| &s.name);
-            metrics.request(
-                domain,
-                document(&state, req.uri().path()),
-                response.status().as_u16(),
-            );
+            let document = document(&state, req.uri().path());
+            self.metrics
+                .request(domain, document, response.status().as_u16());
         }
         std::future::ready(Ok(response))
     }

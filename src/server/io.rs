@@ -1,6 +1,7 @@
 //! The byte stream under every connection: a TCP socket, after any bytes read past a PROXY
 //! header (which belong to what follows), counting its traffic so the connection's timeouts
-//! cost no clock reads and no timer per request.
+//! cost no clock reads and no timer per request; and [`Prefixed`], which also resumes parked
+//! HTTP/1.1 connections.
 
 use std::io;
 use std::pin::Pin;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -71,37 +72,100 @@ impl Activity {
     }
 }
 
-pub struct ConnIo {
-    tcp: TcpStream,
-    /// Bytes read past the PROXY header, handed out before reading the socket again.
-    prefix: Bytes,
-    activity: Arc<Activity>,
-}
+/// The stream under every connection: a socket that counts its traffic, after any bytes
+/// read past a PROXY header.
+pub type ConnIo = Prefixed<Counted>;
 
 impl ConnIo {
     pub fn new(tcp: TcpStream, prefix: Bytes, activity: Arc<Activity>) -> ConnIo {
-        ConnIo {
-            tcp,
+        Prefixed {
+            io: Counted { tcp, activity },
             prefix,
-            activity,
         }
     }
 }
 
-impl AsyncRead for ConnIo {
+/// A stream with bytes already read from it in front, handed out before reading it again:
+/// what was read past a PROXY header, or what a parked HTTP/1.1 connection had received.
+pub struct Prefixed<IO> {
+    pub io: IO,
+    pub prefix: Bytes,
+}
+
+impl<IO> Prefixed<IO> {
+    /// Puts `bytes` (read before the current prefix) back in front. Copied, so that a large
+    /// buffer they may point into (hyper's 8 KiB) is freed.
+    pub fn unread(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut joined = BytesMut::with_capacity(bytes.len() + self.prefix.len());
+        joined.extend_from_slice(&bytes);
+        joined.extend_from_slice(&self.prefix);
+        self.prefix = joined.freeze();
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Prefixed<IO> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if !this.prefix.is_empty() {
+        if this.prefix.has_remaining() {
             let n = this.prefix.len().min(buf.remaining());
             buf.put_slice(&this.prefix[..n]);
             this.prefix.advance(n);
-            this.activity.read();
             return Poll::Ready(Ok(()));
         }
+        Pin::new(&mut this.io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Prefixed<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// A TCP socket counting the reads and writes that moved bytes into its [`Activity`].
+pub struct Counted {
+    tcp: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
         let before = buf.filled().len();
         let result = Pin::new(&mut this.tcp).poll_read(cx, buf);
         if buf.filled().len() > before {
@@ -111,7 +175,7 @@ impl AsyncRead for ConnIo {
     }
 }
 
-impl AsyncWrite for ConnIo {
+impl AsyncWrite for Counted {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

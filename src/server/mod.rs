@@ -2,6 +2,7 @@
 //! for its connections to finish. `main`, the tests and socket activation all call it.
 
 mod conn;
+mod h1;
 mod io;
 pub mod listen;
 pub mod proxy;
