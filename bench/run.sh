@@ -17,6 +17,8 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 HOLD=${HOLD:-10000}
 SETTLE=${SETTLE:-3}
+# A subset for quick A/B work, e.g. MEASURES="full_ecdsa resumed"; the table needs them all.
+MEASURES=${MEASURES:-h1_tls h2_tls plain_http1 full_ecdsa full_rsa resumed}
 work=$(mktemp -d /tmp/wellknownd-bench.XXXXXX)
 results=$work/results.tsv
 pids=()
@@ -196,7 +198,7 @@ handshakes() { # $1: port
 
 run_round() { # $1: round number (0 = warm-up)
     local r=$1 s port plain rsa
-    for m in h1_tls h2_tls plain_http1 full_ecdsa full_rsa resumed; do
+    for m in $MEASURES; do
         for s in ngx wkd; do
             if [ $s = ngx ]; then port=18443 plain=18080 rsa=18444; else port=19443 plain=19080 rsa=19444; fi
             local url=https://127.0.0.1:$port/.well-known/matrix/server

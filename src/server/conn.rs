@@ -248,9 +248,10 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let state = self.state.borrow();
-        let started = Instant::now();
+        // A clock read only when the log line will carry the duration.
+        let started = state.config.access_log.then(Instant::now);
         let response = answer(&state, &req);
-        if state.config.access_log {
+        if let Some(started) = started {
             access_log(&req, &response, self.client, started);
         }
         if state.config.listen.metrics.is_some() {

@@ -31,6 +31,11 @@ pub fn server_config(
     // Resumption makes repeat visitors cheap: stateless tickets (TLS 1.2 and 1.3) plus the
     // default in-memory session cache for clients that do not take tickets.
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    // One TLS 1.3 ticket per handshake, not rustls' default two: a client fetching a document
+    // makes one connection at a time and gets a fresh ticket on each. bench/run.sh (A/B, 2
+    // rounds of 5 s): 147.8 -> 139.4 µs of server CPU per full ECDSA handshake, 110.8 -> 108.2
+    // per resumed one.
+    config.send_tls13_tickets = 1;
     Ok(Arc::new(config))
 }
 
