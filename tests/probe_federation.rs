@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::Pki;
 use common::fake::{Canned, FakeServer, healthy};
 use common::probe::*;
+use common::{Pki, within};
 use serde_json::json;
 use wellknownd::probe::dns::Srv;
 use wellknownd::probe::report::Status;
@@ -96,6 +96,53 @@ async fn srv_discovery_connects_to_the_target_with_the_delegated_name() {
     assert_eq!(
         check(&report, "federation.tls").detail,
         "certificate valid for `matrix.example.test`"
+    );
+    assert_passes_but(&report, &[]);
+}
+
+/// The same discovery through the system resolver's code (hickory), asking a DNS server on
+/// loopback: SRV answers are read, sorted and followed, a missing record is no error.
+#[tokio::test]
+async fn srv_discovery_through_a_dns_server() {
+    use common::dns::{DnsServer, Zone};
+    use wellknownd::probe::dns::{Dns, Resolve, System};
+    let pki = Pki::new();
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    routes.insert(
+        "GET /.well-known/matrix/server".into(),
+        Canned::json(&json!({"m.server": HS})),
+    );
+    let fake = FakeServer::start(&pki, &[DOMAIN, HS], routes).await;
+    let mut zone = Zone::default();
+    let port = fake.addr.port();
+    zone.srv.insert(
+        format!("_matrix-fed._tcp.{HS}"),
+        vec![
+            (20, 0, 9, "backup.example.test".into()),
+            (10, 5, port, "backend.example.test".into()),
+        ],
+    );
+    zone.ips
+        .insert("backend.example.test".into(), vec![fake.addr.ip()]);
+    let dns = DnsServer::start(zone).await;
+    let system = System::with_nameserver(dns.addr);
+    assert_eq!(
+        within(system.srv("_matrix._tcp.nothing.test")).await,
+        Ok(vec![])
+    );
+    assert_eq!(
+        within(system.ips("backend.example.test")).await,
+        Ok(vec![fake.addr.ip()])
+    );
+    let overrides = vec![at(DOMAIN, 443, &[fake.addr]), at(HS, 443, &[fake.addr])];
+    let dns = Dns {
+        resolver: system,
+        overrides,
+    };
+    let report = run_with(&pki, dns).await;
+    assert_eq!(
+        report.federation_path[1],
+        format!("SRV _matrix-fed._tcp.matrix.example.test -> backend.example.test:{port}")
     );
     assert_passes_but(&report, &[]);
 }

@@ -5,6 +5,8 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 
 use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 
 /// One SRV answer.
@@ -39,6 +41,17 @@ impl Default for System {
 }
 
 impl System {
+    /// Asks only the DNS server at `addr` (UDP), without reading the system's configuration:
+    /// for a resolver of one's choosing, and for tests with a DNS server on loopback.
+    pub fn with_nameserver(addr: SocketAddr) -> System {
+        let mut udp = ConnectionConfig::udp();
+        udp.port = addr.port();
+        let server = NameServerConfig::new(addr.ip(), true, vec![udp]);
+        let config = ResolverConfig::from_parts(None, vec![], vec![server]);
+        let builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+        System(builder.build().map_err(|e| e.to_string()))
+    }
+
     fn resolver(&self) -> Result<&TokioResolver, String> {
         self.0.as_ref().map_err(Clone::clone)
     }

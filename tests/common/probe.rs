@@ -41,14 +41,22 @@ pub fn at(host: &str, port: u16, addrs: &[SocketAddr]) -> Override {
 }
 
 pub async fn run(pki: &Pki, overrides: Vec<Override>, dns: FakeDns) -> Report {
+    run_with(
+        pki,
+        Dns {
+            resolver: dns,
+            overrides,
+        },
+    )
+    .await
+}
+
+/// The probe of [`DOMAIN`] trusting the test CA, with `dns`.
+pub async fn run_with<R: Resolve + Send + Sync + 'static>(pki: &Pki, dns: Dns<R>) -> Report {
     let ca = pki.write("ca.pem", &pki.ca_pem);
     let client = fetch::Client {
         tls: roots::client_config(Some(&ca)).unwrap(),
         timeout: Duration::from_secs(5),
-    };
-    let dns = Dns {
-        resolver: dns,
-        overrides,
     };
     within(probe(Probe {
         domain: DOMAIN.into(),
