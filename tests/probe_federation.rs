@@ -146,3 +146,58 @@ async fn srv_discovery_through_a_dns_server() {
     );
     assert_passes_but(&report, &[]);
 }
+
+/// Only the deprecated `_matrix._tcp` record: followed, with a warning; an IP literal with a
+/// port in m.server: connected to as it is, the certificate checked for the address.
+#[tokio::test]
+async fn deprecated_srv_warns_and_ip_literals_are_used_as_they_are() {
+    let pki = Pki::new();
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    routes.insert(
+        "GET /.well-known/matrix/server".into(),
+        Canned::json(&json!({"m.server": HS})),
+    );
+    let fake = FakeServer::start(&pki, &[DOMAIN, HS, "127.0.0.1"], routes.clone()).await;
+    let mut dns = FakeDns::default();
+    let srv = Srv {
+        priority: 0,
+        weight: 0,
+        port: fake.addr.port(),
+        target: HS.into(),
+    };
+    dns.srv.insert(format!("_matrix._tcp.{HS}"), vec![srv]);
+    dns.ips.insert(HS.into(), vec![fake.addr.ip()]);
+    let overrides = vec![at(DOMAIN, 443, &[fake.addr]), at(HS, 443, &[fake.addr])];
+    let report = run(&pki, overrides, dns).await;
+    assert_eq!(
+        report.federation_path[1],
+        "SRV _matrix-fed._tcp.matrix.example.test: no record"
+    );
+    let resolve = check(&report, "federation.resolve");
+    assert_eq!(resolve.status, Status::Warn);
+    assert!(
+        resolve
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("add the same record as _matrix-fed._tcp")
+    );
+    assert_eq!(report.exit_code(), 0, "warnings pass");
+    let literal = fake.addr.to_string();
+    routes.insert(
+        "GET /.well-known/matrix/server".into(),
+        Canned::json(&json!({ "m.server": literal })),
+    );
+    let fake = FakeServer::start(&pki, &[DOMAIN, HS, "127.0.0.1"], routes).await;
+    let overrides = vec![at(DOMAIN, 443, &[fake.addr]), at(HS, 443, &[fake.addr])];
+    let report = run(&pki, overrides, FakeDns::default()).await;
+    assert_eq!(
+        report.federation_path[1],
+        format!("IP literal: connect to {literal}")
+    );
+    assert_eq!(
+        check(&report, "federation.tls").detail,
+        "certificate valid for `127.0.0.1`"
+    );
+    assert_eq!(check(&report, "federation.version").status, Status::Pass);
+}
