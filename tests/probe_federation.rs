@@ -63,11 +63,7 @@ async fn keys_for_another_server_name_fail() {
 #[tokio::test]
 async fn srv_discovery_connects_to_the_target_with_the_delegated_name() {
     let pki = Pki::new();
-    let mut routes = healthy(DOMAIN, FUTURE_MS);
-    routes.insert(
-        "GET /.well-known/matrix/server".into(),
-        Canned::json(&json!({"m.server": HS})),
-    );
+    let routes = delegating_without_port();
     let fake = FakeServer::start(&pki, &[DOMAIN, HS], routes).await;
     let mut dns = FakeDns::default();
     dns.srv.insert(
@@ -107,11 +103,7 @@ async fn srv_discovery_through_a_dns_server() {
     use common::dns::{DnsServer, Zone};
     use wellknownd::probe::dns::{Dns, Resolve, System};
     let pki = Pki::new();
-    let mut routes = healthy(DOMAIN, FUTURE_MS);
-    routes.insert(
-        "GET /.well-known/matrix/server".into(),
-        Canned::json(&json!({"m.server": HS})),
-    );
+    let routes = delegating_without_port();
     let fake = FakeServer::start(&pki, &[DOMAIN, HS], routes).await;
     let mut zone = Zone::default();
     let port = fake.addr.port();
@@ -152,11 +144,7 @@ async fn srv_discovery_through_a_dns_server() {
 #[tokio::test]
 async fn deprecated_srv_warns_and_ip_literals_are_used_as_they_are() {
     let pki = Pki::new();
-    let mut routes = healthy(DOMAIN, FUTURE_MS);
-    routes.insert(
-        "GET /.well-known/matrix/server".into(),
-        Canned::json(&json!({"m.server": HS})),
-    );
+    let mut routes = delegating_without_port();
     let fake = FakeServer::start(&pki, &[DOMAIN, HS, "127.0.0.1"], routes.clone()).await;
     let mut dns = FakeDns::default();
     let srv = Srv {
@@ -200,4 +188,14 @@ async fn deprecated_srv_warns_and_ip_literals_are_used_as_they_are() {
         "certificate valid for `127.0.0.1`"
     );
     assert_eq!(check(&report, "federation.version").status, Status::Pass);
+}
+
+/// A healthy deployment whose m.server names the homeserver without a port.
+fn delegating_without_port() -> std::collections::HashMap<String, Canned> {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    routes.insert(
+        "GET /.well-known/matrix/server".into(),
+        Canned::json(&json!({ "m.server": HS })),
+    );
+    routes
 }
