@@ -220,3 +220,39 @@ async fn split_brain_and_a_dead_address_fail() {
     // Clients try the next address, as the probe's document checks do.
     assert_eq!(check(&report, "server.status").status, Status::Pass);
 }
+
+/// No support document, answered by a 404 without CORS (nginx's error page): optional, so
+/// a warning, but the missing CORS header on the 404 is still a failure.
+#[tokio::test]
+async fn a_404_without_cors_fails_even_where_the_document_is_optional() {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    routes.remove("GET /.well-known/matrix/support");
+    let report = probe_fake(routes).await;
+    let status = check(&report, "support.status");
+    assert_eq!(status.status, Status::Warn);
+    assert_eq!(
+        status.detail,
+        "404 from https://example.test/.well-known/matrix/support: no support document (optional)"
+    );
+    assert_fails(
+        &report,
+        "support.cors",
+        "no Access-Control-Allow-Origin on the 404",
+        "send `Access-Control-Allow-Origin: *` on every response, errors included",
+    );
+    for id in ["support.content_type", "support.json", "support.shape"] {
+        assert_eq!(check(&report, id).status, Status::Skip, "{id}");
+    }
+    assert_passes_but(
+        &report,
+        &[
+            "support.status",
+            "support.cors",
+            "support.content_type",
+            "support.cache",
+            "support.size",
+            "support.json",
+            "support.shape",
+        ],
+    );
+}
