@@ -343,7 +343,19 @@ async fn idle_keep_alive_connections_are_parked_and_resumed() {
         within(s.write_all(tail.as_bytes())).await.unwrap();
         assert!(answers(&mut s, 1).await.starts_with("HTTP/1.1 200 OK"));
     }
+    // Stopping the daemon closes a parked connection at once, not at its idle timeout (10 s).
+    let mut parked = within(TcpStream::connect(server.plain())).await.unwrap();
+    within(parked.write_all(get.as_bytes())).await.unwrap();
+    answers(&mut parked, 1).await;
+    pause().await;
+    let started = std::time::Instant::now();
     server.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(until_closed(&mut parked).await.is_empty());
 }
 
 trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
