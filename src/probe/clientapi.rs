@@ -8,7 +8,7 @@ use super::dns::Resolve;
 use super::fetch::Error;
 use super::report::Check;
 use super::url::Url;
-use super::wellknown::ORIGIN;
+use super::wellknown::{ORIGIN, allows_origin};
 
 const GROUP: &str = "client";
 
@@ -64,7 +64,7 @@ pub async fn check<R: Resolve>(p: &Probe<R>, base_url: Option<String>) -> Vec<Ch
         }
     };
     let cors = match reply.one("access-control-allow-origin") {
-        Some(o) if o == "*" || o == ORIGIN.1 => Check::pass(
+        Some(o) if allows_origin(&o) => Check::pass(
             GROUP,
             "client.cors",
             format!("Access-Control-Allow-Origin: {o}"),

@@ -8,7 +8,7 @@ use super::dns::Resolve;
 use super::fetch::Reply;
 use super::report::Check;
 use super::url::Url;
-use super::wellknown::{CLIENT, ORIGIN};
+use super::wellknown::{CLIENT, ORIGIN, allows_origin};
 
 const ID: &str = "cors.preflight";
 const HINT: &str = "answer OPTIONS with 204 and `Access-Control-Allow-Origin: *`, `Access-Control-Allow-Methods: GET, HEAD, OPTIONS`, `Access-Control-Allow-Headers: X-Requested-With, Content-Type, Authorization`; without it a browser client that sends Authorization cannot read the document";
@@ -37,7 +37,7 @@ pub fn judge(reply: &Reply) -> Check {
     // `*` never covers Authorization (Fetch standard), so it must be named.
     let problem = if !reply.status.is_success() {
         Some(format!("OPTIONS got {code}; a preflight needs 200 or 204"))
-    } else if !origin.as_deref().is_some_and(|o| o == "*" || o == ORIGIN.1) {
+    } else if !origin.as_deref().is_some_and(allows_origin) {
         Some("no Access-Control-Allow-Origin".to_owned())
     } else if !(lists(&methods, "GET") || lists(&methods, "*")) {
         Some(format!(
