@@ -243,6 +243,34 @@ async fn tls_1_2_and_1_3_both_negotiate_h2_and_http_1_1() {
     server.stop().await;
 }
 
+/// A handshake that fails still tells the client why: the alert is written while the
+/// handshake's writes are held back (see `server::socket`), and must go out all the same.
+#[tokio::test]
+async fn a_failed_handshake_still_sends_its_alert() {
+    let pki = pki();
+    let server = TestServer::start(&pki, &config(false)).await;
+    for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+        let config = common::client_config(&pki, &[version], b"spdy/3");
+        let tcp = common::within(tokio::net::TcpStream::connect(server.tls()))
+            .await
+            .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("one.test").unwrap();
+        let error = common::within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
+            .await
+            .err()
+            .and_then(|e| e.into_inner())
+            .and_then(|e| e.downcast::<rustls::Error>().ok());
+        assert_eq!(
+            error.as_deref(),
+            Some(&rustls::Error::AlertReceived(
+                rustls::AlertDescription::NoApplicationProtocol
+            )),
+            "{version:?}"
+        );
+    }
+    server.stop().await;
+}
+
 /// Session tickets: a client coming back resumes instead of a full handshake, in TLS 1.2
 /// and 1.3 alike.
 #[tokio::test]

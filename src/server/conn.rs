@@ -3,28 +3,23 @@
 //! the state current at that moment, until the client leaves, a timeout fires or the daemon
 //! shuts down.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio_rustls::rustls::ProtocolVersion;
 
 use super::io::{Activity, ConnIo};
+use super::service::Service;
+use super::socket::Hold;
 use super::{Proto, Shared, Shutdown, h1, proxy};
-use crate::config::{Document, Limits};
-use crate::http::{Body, Prepared, route};
-use crate::log;
-use crate::metrics::Metrics;
-use crate::state::State;
+use crate::config::Limits;
 
 /// HTTP/2 streams open at once per connection: bounds the work one connection can queue.
 const MAX_STREAMS: u32 = 100;
@@ -135,15 +130,35 @@ async fn open(
             .map_err(|_| Refused::Proxy)?,
         false => (None, Bytes::new()),
     };
-    let io = ConnIo::new(stream, prefix, activity.clone());
     let opened = match (proto, &shared.tls) {
-        (Proto::Http, _) => Opened::Plain(io),
-        (Proto::Https, Some(acceptor)) => Opened::Tls(Box::new(
-            acceptor.accept(io).await.map_err(|_| Refused::Tls)?,
-        )),
+        (Proto::Http, _) => Opened::Plain(ConnIo::new(stream, prefix, activity.clone(), Hold::Off)),
+        (Proto::Https, Some(acceptor)) => {
+            let io = ConnIo::new(stream, prefix, activity.clone(), Hold::Handshake);
+            Opened::Tls(Box::new(handshake(acceptor, io).await?))
+        }
         (Proto::Https, None) => return Err(Refused::Tls),
     };
     Ok((client.unwrap_or(peer), opened))
+}
+
+/// The TLS handshake, its writes held back (see [`super::socket`]) until they can leave with
+/// what follows.
+async fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    io: ConnIo,
+) -> Result<tokio_rustls::server::TlsStream<ConnIo>, Refused> {
+    let mut tls = acceptor.accept(io).await.map_err(|_| Refused::Tls)?;
+    let tls13 = tls.get_ref().1.protocol_version() == Some(ProtocolVersion::TLSv1_3);
+    let io = tls.get_mut().0;
+    if tls13 {
+        // Only session tickets are left held, and no client waits for those.
+        io.io.set_hold(Hold::Tickets);
+    } else {
+        // Anything held may be what the client waits for.
+        io.io.set_hold(Hold::Off);
+        io.flush().await.map_err(|_| Refused::Tls)?;
+    }
+    Ok(tls)
 }
 
 pub(super) enum Expired {
@@ -229,87 +244,5 @@ pub(super) async fn expiry(activity: &Activity, limits: &Limits, h1: bool, park:
             return Expired::Quiet;
         }
         last = now;
-    }
-}
-
-/// The per-request handler: read the current state, route, answer; then the access log line
-/// and the request counter, when they are on.
-#[derive(Clone)]
-pub(super) struct Service {
-    state: watch::Receiver<Arc<State>>,
-    metrics: Arc<Metrics>,
-    client: SocketAddr,
-}
-
-impl hyper::service::Service<Request<Incoming>> for Service {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Response<Body>, Infallible>>;
-
-    fn call(&self, req: Request<Incoming>) -> Self::Future {
-        let state = self.state.borrow();
-        // A clock read only when the log line will carry the duration.
-        let started = state.config.access_log.then(Instant::now);
-        let response = answer(&state, &req);
-        if let Some(started) = started {
-            access_log(&req, &response, self.client, started);
-        }
-        if state.config.listen.metrics.is_some() {
-            let domain = state.site(route::host(&req)).map_or("", |s| &s.name);
-            let document = document(&state, req.uri().path());
-            self.metrics
-                .request(domain, document, response.status().as_u16());
-        }
-        std::future::ready(Ok(response))
-    }
-}
-
-/// [`route()`], except that a panic (a bug) costs one 500 rather than the connection.
-fn answer<B>(state: &State, req: &Request<B>) -> Response<Body> {
-    contain(|| route(state, req), &state.fixed.internal_error)
-}
-
-fn contain(f: impl FnOnce() -> Response<Body>, fallback: &Prepared) -> Response<Body> {
-    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| fallback.response(false))
-}
-
-fn document(state: &State, path: &str) -> &'static str {
-    if state.config.health.path.as_deref() == Some(path) {
-        return "health";
-    }
-    Document::from_path(path).map_or("other", Document::name)
-}
-
-fn access_log<B>(
-    req: &Request<B>,
-    response: &Response<Body>,
-    client: SocketAddr,
-    started: Instant,
-) {
-    use hyper::body::Body as _;
-    let bytes = response.body().size_hint().exact().unwrap_or(0);
-    log::info(format_args!(
-        "access {client} {} \"{} {}\" {} {bytes} {}us",
-        route::host(req).unwrap_or("-"),
-        req.method(),
-        req.uri().path(),
-        response.status().as_u16(),
-        started.elapsed().as_micros()
-    ));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_panicking_router_costs_one_500_not_the_process() {
-        let loaded = crate::config::parse(std::path::Path::new("t.toml"), "[listen]\nhttp=[\"127.0.0.1:0\"]\n[[domain]]\nname=\"a.test\"\nserver=\"m.a.test:443\"\n").unwrap();
-        let state = State::without_certs(loaded.config);
-        let response = contain(|| panic!("a bug in routing"), &state.fixed.internal_error);
-        assert_eq!(response.status(), 500);
-        assert_eq!(response.headers()["access-control-allow-origin"], "*");
-        let req = Request::get("/.well-known/matrix/server").body(()).unwrap();
-        assert_eq!(answer(&state, &req).status(), 200);
     }
 }

@@ -15,8 +15,9 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Shutdown;
-use super::conn::{Expired, Service, expiry, tick};
+use super::conn::{Expired, expiry, tick};
 use super::io::{Activity, Prefixed};
+use super::service::Service;
 use crate::config::Limits;
 
 /// Parks between two heap trims ([`crate::sys::trim_heap`]). A trim walks the whole heap and

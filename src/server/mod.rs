@@ -6,6 +6,8 @@ mod h1;
 mod io;
 pub mod listen;
 pub mod proxy;
+mod service;
+mod socket;
 
 use std::sync::Arc;
 use std::time::Duration;
