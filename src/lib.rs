@@ -14,10 +14,9 @@
 //! 4. [`server`]: listening sockets and connections. [`server::serve`] is the one entry point
 //!    that `main`, the tests and socket activation use: it accepts (at most
 //!    `limits.max_connections`), reads a PROXY header where enabled ([`server::proxy`]), does
-//!    the TLS handshake (holding its writes back to leave with the first response: fewer
-//!    packets), speaks HTTP/1.1 (parking idle keep-alive connections) or HTTP/2, answers with
-//!    [`http::route()`], and closes slow, idle or draining connections. Inside `server`:
-//!    `conn` (one connection's life), `socket` and `io` (the byte stream), `h1` (parking),
+//!    the TLS handshake, speaks HTTP/1.1 (parking idle keep-alive connections) or HTTP/2,
+//!    answers with [`http::route()`], and closes slow, idle or draining connections. Inside
+//!    `server`: `conn` (one connection's life), `io` (the byte stream), `h1` (parking),
 //!    `service` (the per-request handler).
 //! 5. [`run`]: the daemon's life (load, bind, serve, reload on SIGHUP, stop on SIGTERM);
 //!    [`reload`]: building and swapping in a new state (config reload, renewed

@@ -11,13 +11,10 @@ use bytes::Bytes;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::ProtocolVersion;
 
 use super::io::{Activity, ConnIo};
 use super::service::Service;
-use super::socket::Hold;
 use super::{Proto, Shared, Shutdown, h1, proxy};
 use crate::config::Limits;
 
@@ -130,35 +127,15 @@ async fn open(
             .map_err(|_| Refused::Proxy)?,
         false => (None, Bytes::new()),
     };
+    let io = ConnIo::new(stream, prefix, activity.clone());
     let opened = match (proto, &shared.tls) {
-        (Proto::Http, _) => Opened::Plain(ConnIo::new(stream, prefix, activity.clone(), Hold::Off)),
-        (Proto::Https, Some(acceptor)) => {
-            let io = ConnIo::new(stream, prefix, activity.clone(), Hold::Handshake);
-            Opened::Tls(Box::new(handshake(acceptor, io).await?))
-        }
+        (Proto::Http, _) => Opened::Plain(io),
+        (Proto::Https, Some(acceptor)) => Opened::Tls(Box::new(
+            acceptor.accept(io).await.map_err(|_| Refused::Tls)?,
+        )),
         (Proto::Https, None) => return Err(Refused::Tls),
     };
     Ok((client.unwrap_or(peer), opened))
-}
-
-/// The TLS handshake, its writes held back (see [`super::socket`]) until they can leave with
-/// what follows.
-async fn handshake(
-    acceptor: &tokio_rustls::TlsAcceptor,
-    io: ConnIo,
-) -> Result<tokio_rustls::server::TlsStream<ConnIo>, Refused> {
-    let mut tls = acceptor.accept(io).await.map_err(|_| Refused::Tls)?;
-    let tls13 = tls.get_ref().1.protocol_version() == Some(ProtocolVersion::TLSv1_3);
-    let io = tls.get_mut().0;
-    if tls13 {
-        // Only session tickets are left held, and no client waits for those.
-        io.io.set_hold(Hold::Tickets);
-    } else {
-        // Anything held may be what the client waits for.
-        io.io.set_hold(Hold::Off);
-        io.flush().await.map_err(|_| Refused::Tls)?;
-    }
-    Ok(tls)
 }
 
 pub(super) enum Expired {

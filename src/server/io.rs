@@ -1,7 +1,7 @@
-//! The byte stream under every connection: a [`Socket`] (counting its traffic into an
-//! [`Activity`], so the connection's timeouts cost no clock reads and no timer per request),
-//! after any bytes read past a PROXY header, which belong to what follows; [`Prefixed`] also
-//! resumes parked HTTP/1.1 connections.
+//! The byte stream under every connection: a TCP socket, after any bytes read past a PROXY
+//! header (which belong to what follows), counting its traffic so the connection's timeouts
+//! cost no clock reads and no timer per request; and [`Prefixed`], which also resumes parked
+//! HTTP/1.1 connections.
 
 use std::io;
 use std::pin::Pin;
@@ -12,8 +12,6 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-
-use super::socket::{Hold, Socket};
 
 /// What a connection did, as counters. Only its own task writes them (plain load + store, no
 /// atomic read-modify-write); its timeout watch samples them on a coarse tick.
@@ -61,14 +59,14 @@ impl Activity {
         }
     }
 
-    pub(super) fn read(&self) {
+    fn read(&self) {
         Activity::bump(&self.traffic);
         if !self.in_request.load(Ordering::Relaxed) {
             self.expect_request();
         }
     }
 
-    pub(super) fn wrote(&self) {
+    fn wrote(&self) {
         Activity::bump(&self.traffic);
         self.in_request.store(false, Ordering::Relaxed);
     }
@@ -76,12 +74,12 @@ impl Activity {
 
 /// The stream under every connection: a socket that counts its traffic, after any bytes
 /// read past a PROXY header.
-pub type ConnIo = Prefixed<Socket>;
+pub type ConnIo = Prefixed<Counted>;
 
 impl ConnIo {
-    pub fn new(tcp: TcpStream, prefix: Bytes, activity: Arc<Activity>, hold: Hold) -> ConnIo {
+    pub fn new(tcp: TcpStream, prefix: Bytes, activity: Arc<Activity>) -> ConnIo {
         Prefixed {
-            io: Socket::new(tcp, activity, hold),
+            io: Counted { tcp, activity },
             prefix,
         }
     }
@@ -152,5 +150,65 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Prefixed<IO> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// A TCP socket counting the reads and writes that moved bytes into its [`Activity`].
+pub struct Counted {
+    tcp: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        let result = Pin::new(&mut this.tcp).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.read();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.tcp).poll_write(cx, data);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.wrote();
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.wrote();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 }

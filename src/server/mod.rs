@@ -7,7 +7,6 @@ mod io;
 pub mod listen;
 pub mod proxy;
 mod service;
-mod socket;
 
 use std::sync::Arc;
 use std::time::Duration;
