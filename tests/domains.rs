@@ -221,6 +221,16 @@ async fn ipv4_and_ipv6_wildcards_bind_the_same_port() {
     server.stop().await;
 }
 
+/// A TLS connection to the server's TLS listener as `one.test`, with `config`.
+async fn connect(
+    server: &TestServer,
+    config: std::sync::Arc<rustls::ClientConfig>,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let tcp = common::within(tokio::net::TcpStream::connect(server.tls())).await?;
+    let name = rustls::pki_types::ServerName::try_from("one.test").unwrap();
+    common::within(tokio_rustls::TlsConnector::from(config).connect(name, tcp)).await
+}
+
 #[tokio::test]
 async fn tls_1_2_and_1_3_both_negotiate_h2_and_http_1_1() {
     let pki = pki();
@@ -228,13 +238,7 @@ async fn tls_1_2_and_1_3_both_negotiate_h2_and_http_1_1() {
     for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
         for alpn in [&b"h2"[..], b"http/1.1"] {
             let config = common::client_config(&pki, &[version], alpn);
-            let tcp = common::within(tokio::net::TcpStream::connect(server.tls()))
-                .await
-                .unwrap();
-            let name = rustls::pki_types::ServerName::try_from("one.test").unwrap();
-            let tls = common::within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
-                .await
-                .unwrap();
+            let tls = connect(&server, config).await.unwrap();
             let conn = tls.get_ref().1;
             assert_eq!(conn.protocol_version(), Some(version.version));
             assert_eq!(conn.alpn_protocol(), Some(alpn));
@@ -251,11 +255,7 @@ async fn a_failed_handshake_still_sends_its_alert() {
     let server = TestServer::start(&pki, &config(false)).await;
     for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
         let config = common::client_config(&pki, &[version], b"spdy/3");
-        let tcp = common::within(tokio::net::TcpStream::connect(server.tls()))
-            .await
-            .unwrap();
-        let name = rustls::pki_types::ServerName::try_from("one.test").unwrap();
-        let error = common::within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
+        let error = connect(&server, config)
             .await
             .err()
             .and_then(|e| e.into_inner())
@@ -281,14 +281,7 @@ async fn returning_clients_resume_their_tls_session() {
         let config = common::client_config(&pki, &[version], b"http/1.1");
         let mut kinds = Vec::new();
         for _ in 0..2 {
-            let tcp = common::within(tokio::net::TcpStream::connect(server.tls()))
-                .await
-                .unwrap();
-            let name = rustls::pki_types::ServerName::try_from("one.test").unwrap();
-            let tls =
-                common::within(tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp))
-                    .await
-                    .unwrap();
+            let tls = connect(&server, config.clone()).await.unwrap();
             kinds.push(tls.get_ref().1.handshake_kind());
             // TLS 1.3 tickets arrive after the handshake: read the response so they are taken.
             let request = common::request("GET", "one.test", "/.well-known/matrix/server", &[]);
