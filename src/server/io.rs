@@ -159,6 +159,16 @@ pub struct Counted {
     activity: Arc<Activity>,
 }
 
+impl Counted {
+    /// Counts a write that moved bytes; passes its result on.
+    fn wrote(&self, result: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.wrote();
+        }
+        result
+    }
+}
+
 impl AsyncRead for Counted {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -182,10 +192,7 @@ impl AsyncWrite for Counted {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.tcp).poll_write(cx, data);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.wrote();
-        }
-        result
+        self.wrote(result)
     }
 
     fn poll_write_vectored(
@@ -194,10 +201,7 @@ impl AsyncWrite for Counted {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.wrote();
-        }
-        result
+        self.wrote(result)
     }
 
     fn is_write_vectored(&self) -> bool {
