@@ -25,6 +25,16 @@ LABELS = {
 def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
+
+def per_round(m, server, over):
+    """CPU per operation of server over that of `over`, one ratio per round."""
+    a, b = runs.get((m, over), []), runs.get((m, server), [])
+    return [float(y[4]) / float(x[4]) for x, y in zip(a, b) if float(x[4]) > 0]
+
+def cell(ratios):
+    return f"{med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})" if ratios else "-"
+
+
 print(f"wellknownd {version} vs nginx {nginx_version}: {rounds} rounds of {duration} s after a warm-up, "
       "server pinned to one CPU, load generator to the other.\n")
 print("| measure | nginx CPU µs/op | wellknownd CPU µs/op | ratio (min-max) | target | nginx ops/s | wellknownd ops/s | nginx p99 ms | wellknownd p99 ms |")
@@ -33,13 +43,30 @@ for m, label in LABELS.items():
     n, w = runs.get((m, "ngx"), []), runs.get((m, "wkd"), [])
     if not n or not w:
         continue
-    ratios = [float(b[4]) / float(a[4]) for a, b in zip(n, w) if float(a[4]) > 0]
+    ratios = per_round(m, "wkd", "ngx")
     target = TARGETS[m]
     verdict = "" if target is None else (f"<= {target:.2f} " + ("met" if med(ratios) <= target else "NOT met"))
     p99 = lambda rs: "-" if m.startswith("full") else f"{med([float(r[6]) for r in rs]):.2f}"
     print(f"| {label} | {med([float(r[4]) for r in n]):.2f} | {med([float(r[4]) for r in w]):.2f} | "
-          f"{med(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | {verdict} | "
+          f"{cell(ratios)} | {verdict} | "
           f"{med([float(r[5]) for r in n]):.0f} | {med([float(r[5]) for r in w]):.0f} | {p99(n)} | {p99(w)} |")
+
+# Reference points: the plain hyper + tokio-rustls server of bench/baseline, per provider.
+BASES = [(s, s[len("base_"):]) for s in sorted({r[1] for r in rows}) if s.startswith("base_")]
+if BASES:
+    print("\nReference points: CPU per operation as a ratio to nginx's, median (min-max) over rounds, for "
+          "wellknownd and for bench/baseline (plain hyper + tokio-rustls, one fixed body, no routing, "
+          "limits or timeouts) with each crypto provider; the last columns compare wellknownd with the baselines.\n")
+    print("| measure | wellknownd / nginx | " + " | ".join(f"baseline {p} / nginx" for _, p in BASES)
+          + " | " + " | ".join(f"wellknownd / baseline {p}" for _, p in BASES) + " | target |")
+    print("|---|---|" + "---|" * (2 * len(BASES)) + "---|")
+    for m, label in LABELS.items():
+        if not runs.get((m, "ngx")) or not any(runs.get((m, b)) for b, _ in BASES):
+            continue
+        target = "" if TARGETS[m] is None else f"<= {TARGETS[m]:.2f}"
+        print(f"| {label} | {cell(per_round(m, 'wkd', 'ngx'))} | "
+              + " | ".join(cell(per_round(m, b, "ngx")) for b, _ in BASES) + " | "
+              + " | ".join(cell(per_round(m, "wkd", b)) for b, _ in BASES) + f" | {target} |")
 
 mem = [l.rstrip("\n").split("\t") for l in open(memory)]
 def mem_of(kind, server):

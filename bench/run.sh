@@ -19,6 +19,9 @@ HOLD=${HOLD:-10000}
 SETTLE=${SETTLE:-3}
 # A subset for quick A/B work, e.g. MEASURES="full_ecdsa resumed"; the table needs them all.
 MEASURES=${MEASURES:-h1_tls h2_tls plain_http1 full_ecdsa full_rsa resumed}
+# Reference servers measured beside the two (bench/baseline: plain hyper + tokio-rustls, one
+# fixed body), one per crypto provider; BASELINES="" leaves them out.
+BASELINES=${BASELINES-ring aws-lc-rs}
 work=$(mktemp -d /tmp/wellknownd-bench.XXXXXX)
 results=$work/results.tsv
 pids=()
@@ -43,6 +46,12 @@ fi
 cargo build --quiet --release --locked --bin wellknownd --example mint --example bench_client
 bin=$repo/target/release/wellknownd
 client=$repo/target/release/examples/bench_client
+baseline=$repo/bench/baseline/target/release/wellknownd-bench-baseline
+if [ -n "$BASELINES" ]; then
+    features=()
+    [[ " $BASELINES " == *" aws-lc-rs "* ]] && features=(--features aws-lc)
+    (cd bench/baseline && cargo build --quiet --release --locked "${features[@]}")
+fi
 
 # --- certificates -------------------------------------------------------------------------
 "$repo/target/release/examples/mint" "$work" ecdsa=example.com,127.0.0.1
@@ -119,7 +128,25 @@ taskset -c "$SERVER_CPU" "$bin" --config "$work/wkd.toml" 2>"$work/wkd.log" &
 wkd=$!; pids+=("$wkd")
 taskset -c "$SERVER_CPU" "$bin" --config "$work/wkd-rsa.toml" 2>"$work/wkd-rsa.log" &
 wkd_rsa=$!; pids+=("$wkd_rsa")
-for port in 18443 18444 19443 19444; do
+servers=(ngx wkd)
+declare -A base_pid
+port_offset=1000 # base_ring: 20443/20080, base_aws-lc-rs: 21443/21080
+for provider in $BASELINES; do
+    taskset -c "$SERVER_CPU" "$baseline" "127.0.0.1:$((19443 + port_offset))" \
+        "127.0.0.1:$((19080 + port_offset))" "$work/ecdsa.crt" "$work/ecdsa.key" "$provider" &
+    base_pid[$provider]=$!; pids+=("$!")
+    servers+=("base_$provider")
+    port_offset=$((port_offset + 1000))
+done
+ports() { # $1: server; prints "TLS plain RSA" ports (RSA: none for the baselines)
+    case $1 in
+        ngx) echo 18443 18080 18444 ;;
+        wkd) echo 19443 19080 19444 ;;
+        base_ring) echo 20443 20080 none ;;
+        base_aws-lc-rs) echo 21443 21080 none ;;
+    esac
+}
+for port in 18443 18444 19443 19444 $(for s in "${servers[@]:2}"; do ports "$s" | cut -d' ' -f1; done); do
     for _ in $(seq 100); do
         curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$port/.well-known/matrix/server" && break
         sleep 0.05
@@ -155,6 +182,7 @@ measure() {
         ngx:*) pid=$ngx ;;
         wkd:full_rsa) pid=$wkd_rsa ;;
         wkd:*) pid=$wkd ;;
+        base_*) pid=${base_pid[${server#base_}]} ;;
     esac
     local peak_file=$work/peak.$$
     echo 0 >"$peak_file"
@@ -199,8 +227,9 @@ handshakes() { # $1: port
 run_round() { # $1: round number (0 = warm-up)
     local r=$1 s port plain rsa
     for m in $MEASURES; do
-        for s in ngx wkd; do
-            if [ $s = ngx ]; then port=18443 plain=18080 rsa=18444; else port=19443 plain=19080 rsa=19444; fi
+        for s in "${servers[@]}"; do
+            read -r port plain rsa < <(ports "$s")
+            [ "$m" = full_rsa ] && [ "$rsa" = none ] && continue
             local url=https://127.0.0.1:$port/.well-known/matrix/server
             case $m in
                 h1_tls) measure $m $s "$r" taskset -c "$CLIENT_CPU" wrk -t1 -c50 -d"${DURATION}s" --latency "$url" ;;
