@@ -6,12 +6,13 @@
 # loads, see BENCHMARKS.md) and callgrind hides ADX from ring, so the handshake counts are for
 # ring's fallback code. Each server runs under callgrind twice per load, with N and 2N
 # operations; the difference over N is the cost of one, start-up and shutdown excluded.
-#   N=5000 bash bench/instructions.sh
+#   N=5000 SERVER_CPU=0 bash bench/instructions.sh
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 N=${N:-5000}
+SERVER_CPU=${SERVER_CPU:-0}
 work=$(mktemp -d /tmp/wellknownd-instr.XXXXXX)
 server=
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; }
@@ -49,7 +50,8 @@ count() {
         cmd=("$repo/bench/baseline/target/release/wellknownd-bench-baseline" "127.0.0.1:$tls"
             "127.0.0.1:$plain" "$work/ecdsa.crt" "$work/ecdsa.key" ring)
     fi
-    valgrind --tool=callgrind --callgrind-out-file="$out" "${cmd[@]}" 2>"$out.log" &
+    # Pinned to one CPU as in bench/run.sh, so wellknownd picks the same (current-thread) runtime.
+    taskset -c "$SERVER_CPU" valgrind --tool=callgrind --callgrind-out-file="$out" "${cmd[@]}" 2>"$out.log" &
     server=$!
     for _ in $(seq 200); do
         curl -sk --max-time 1 -o /dev/null "http://127.0.0.1:$plain/" && break
