@@ -112,11 +112,14 @@ impl State {
         }
     }
 
-    /// The site that answers `host`. Never another domain's by accident: with several domains
-    /// only an exact (case-insensitive) match or the explicit default.
-    pub fn site(&self, host: Option<&str>) -> Option<&Site> {
+    /// The site that answers the requested host. Never another domain's by accident: with
+    /// several domains only an exact (case-insensitive) match or the explicit default. `host`
+    /// is called only when there is a choice: with one domain, the commonest set-up, the
+    /// request path skips parsing `Host` (bench/instructions.sh: 9651 -> 9067 instructions
+    /// per plain HTTP/1.1 request).
+    pub fn site<'h>(&self, host: impl FnOnce() -> Option<&'h str>) -> Option<&Site> {
         if self.sites.len() > 1
-            && let Some(h) = host
+            && let Some(h) = host()
             && let Some(s) = self.sites.iter().find(|s| s.name.eq_ignore_ascii_case(h))
         {
             return Some(s);

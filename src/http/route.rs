@@ -24,7 +24,7 @@ pub fn route<B>(state: &State, req: &Request<B>) -> Response<Body> {
             (true, true) => fixed.health_stopping.response(head),
         };
     }
-    let Some(site) = state.site(host(req)) else {
+    let Some(site) = state.site(|| host(req)) else {
         return fixed.unknown_host.response(head);
     };
     if let Some(doc) = Document::from_path(path) {

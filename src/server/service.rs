@@ -41,7 +41,7 @@ impl hyper::service::Service<Request<Incoming>> for Service {
             access_log(&req, &response, self.client, started);
         }
         if state.config.listen.metrics.is_some() {
-            let domain = state.site(route::host(&req)).map_or("", |s| &s.name);
+            let domain = state.site(|| route::host(&req)).map_or("", |s| &s.name);
             let document = document(&state, req.uri().path());
             self.metrics
                 .request(domain, document, response.status().as_u16());
