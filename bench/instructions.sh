@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # User-space instructions per operation, wellknownd against bench/baseline (plain hyper +
-# tokio-rustls, ring), counted by callgrind. Unlike bench/run.sh's CPU time this does not move
+# tokio-rustls, ring), counted by callgrind; the baseline once with the nginx snippet's headers
+# and once with wellknownd's, so that the last column is the cost of wellknownd's own work. Unlike bench/run.sh's CPU time this does not move
 # with the machine's noise: the same binaries and loads give the same counts, so a change of a
 # few percent in the request path shows. It leaves out the kernel (most of the CPU on these
 # loads, see BENCHMARKS.md) and callgrind hides ADX from ring, so the handshake counts are for
@@ -40,7 +41,7 @@ name = "example.com"
 server = "matrix.example.com:443"
 EOF
 
-# $1 server (wkd|base), $2 load, $3 operations; prints the instructions callgrind counted.
+# $1 server (wkd|nginx|wellknownd: the baseline with that header set), $2 load, $3 operations; prints the instructions callgrind counted.
 count() {
     local out=$work/callgrind.$1.$2.$3 tls=19643 plain=19280 cmd
     if [ "$1" = wkd ]; then
@@ -48,7 +49,7 @@ count() {
     else
         tls=20643 plain=20280
         cmd=("$repo/bench/baseline/target/release/wellknownd-bench-baseline" "127.0.0.1:$tls"
-            "127.0.0.1:$plain" "$work/ecdsa.crt" "$work/ecdsa.key" ring)
+            "127.0.0.1:$plain" "$work/ecdsa.crt" "$work/ecdsa.key" ring "$1")
     fi
     # Pinned to one CPU as in bench/run.sh, so wellknownd picks the same (current-thread) runtime.
     taskset -c "$SERVER_CPU" valgrind --tool=callgrind --callgrind-out-file="$out" "${cmd[@]}" 2>"$out.log" &
@@ -70,12 +71,14 @@ count() {
     awk '/^summary:/ {print $2}' "$out"
 }
 
-printf '%-12s %16s %16s %8s\n' load "wellknownd Ir/op" "baseline Ir/op" ratio
+printf '%-12s %12s %12s %8s %12s %8s\n' load wellknownd baseline ratio "same hdrs" ratio
 for load in plain h1_tls h2_tls full_ecdsa; do
     n=$N
     [ $load = full_ecdsa ] && n=$((N / 10))
     per_op() { echo $((($(count "$1" $load $((2 * n))) - $(count "$1" $load $n)) / n)); }
     w=$(per_op wkd)
-    b=$(per_op base)
-    printf '%-12s %16d %16d %8s\n' $load "$w" "$b" "$(python3 -c "print(f'{$w / $b:.2f}')")"
+    b=$(per_op nginx)
+    h=$(per_op wellknownd)
+    printf '%-12s %12d %12d %8s %12d %8s\n' $load "$w" "$b" "$(python3 -c "print(f'{$w / $b:.2f}')")" \
+        "$h" "$(python3 -c "print(f'{$w / $h:.2f}')")"
 done
