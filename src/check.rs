@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::config::{self, Document};
 use crate::http::Prepared;
-use crate::state::{Built, State};
+use crate::reload::Built;
 
 /// What `check` found: the report for stdout and the warnings for stderr.
 #[derive(Debug)]
@@ -19,23 +19,23 @@ pub struct Report {
 /// `no_tls`, certificates are not read (nor checked).
 pub fn run(path: &Path, no_tls: bool) -> Result<Report, config::Error> {
     let loaded = config::load(path)?;
-    let Built { state, warnings } = if no_tls {
-        Built {
-            state: State::without_certs(loaded.config),
-            warnings: Vec::new(),
-        }
-    } else {
-        State::build(loaded.config)?
+    let mut built = match no_tls {
+        true => Built::without_certs(loaded.config),
+        false => Built::new(loaded.config)?,
     };
-    let mut out = describe(&state);
+    let mut out = describe(&built);
     let _ = writeln!(
         out,
         "{}: OK, {} domain(s), {} listener(s)",
         path.display(),
-        state.sites.len(),
-        state.config.listen.describe().len()
+        built.router.sites().len(),
+        built.config.listen.describe().len()
     );
-    let warnings = loaded.warnings.into_iter().chain(warnings).collect();
+    let warnings = loaded
+        .warnings
+        .into_iter()
+        .chain(std::mem::take(&mut built.warnings))
+        .collect();
     Ok(Report {
         text: out,
         warnings,
@@ -43,13 +43,13 @@ pub fn run(path: &Path, no_tls: bool) -> Result<Report, config::Error> {
 }
 
 /// Every listener, certificate and domain, with each document's status, headers and body.
-pub fn describe(state: &State) -> String {
+pub fn describe(built: &Built) -> String {
     let mut out = String::new();
-    let c = &state.config;
+    let c = &built.config;
     for l in c.listen.describe() {
         let _ = writeln!(out, "listen {l}");
     }
-    for p in &state.pairs {
+    for p in &built.pairs {
         let expiry = p
             .not_after
             .map_or("unknown".into(), crate::civil::format_utc);
@@ -60,7 +60,7 @@ pub fn describe(state: &State) -> String {
             p.paths.certificate.display()
         );
     }
-    for (site, domain) in state.sites.iter().zip(&c.domains) {
+    for (site, domain) in built.router.sites().iter().zip(&c.domains) {
         let default = if domain.default { " (default)" } else { "" };
         let _ = writeln!(out, "\ndomain {}{default}", site.name);
         for doc in Document::ALL {

@@ -18,6 +18,11 @@ Usage:
                                       --no-tls: do not read certificates (for ExecReload=, which
                                       cannot read systemd credentials); --quiet: print only
                                       warnings and errors
+  wellknownd reload                   ask the running daemon (under systemd, through the control
+                                      socket in $RUNTIME_DIRECTORY) to reload its config and
+                                      certificates, and wait for its verdict; exit 0 if it
+                                      serves the new state, 1 if it refused it (the old state
+                                      keeps serving), 2 if no daemon answered
   wellknownd probe DOMAIN [--json] [--timeout SECS] [--ca FILE] [--resolve HOST:PORT:ADDR[,ADDR]]...
                                       check a deployment from the outside, as remote servers,
                                       Element and browsers use it; exit 0 if all passed
@@ -43,6 +48,8 @@ pub enum Command {
         no_tls: bool,
         quiet: bool,
     },
+    /// Ask the running daemon to reload, and wait for its verdict.
+    Reload,
     /// The arguments after `probe`, for the `wellknownd-probe` binary to parse.
     Probe(Vec<String>),
     Version,
@@ -55,6 +62,15 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     if args.peek().is_some_and(|a| a == "probe") {
         args.next();
         return Ok(Command::Probe(args.collect()));
+    }
+    if args.peek().is_some_and(|a| a == "reload") {
+        args.next();
+        return match args.next() {
+            None => Ok(Command::Reload),
+            Some(arg) => Err(format!(
+                "unexpected argument `{arg}` after reload (see --help)"
+            )),
+        };
     }
     let mut check = false;
     let mut no_tls = false;
@@ -172,6 +188,8 @@ mod tests {
             })
         );
         assert_eq!(p(&["--version"]), Ok(Command::Version));
+        assert_eq!(p(&["reload"]), Ok(Command::Reload));
+        assert!(p(&["reload", "now"]).is_err());
         assert_eq!(p(&["-h"]), Ok(Command::Help));
         assert!(p(&["--config"]).unwrap_err().contains("needs a path"));
         assert!(p(&["serve"]).unwrap_err().contains("`serve`"));

@@ -3,26 +3,27 @@
 //!
 //! # Where things are
 //!
-//! Data flows in one direction, and the modules follow it:
+//! Data flows in one direction, and the modules follow it (each imports only those above it):
 //!
 //! 1. [`config`]: the TOML file ([`config::file`]), its validation, and the validated
-//!    [`config::model`] in which every document is already JSON. Errors name file and key.
-//! 2. [`state`]: one config generation ready to serve: the certificates ([`tls`]) and every
-//!    response prepared as bytes and headers ([`http::site`], [`http::prepared`]).
-//! 3. [`http::route()`]: the pure function from a request and the state to a response. All
-//!    behaviour a client can observe is decided here, and unit tests call it without sockets.
+//!    [`config::model`] in which every document is already JSON. Plain data; errors name
+//!    file and key.
+//! 2. [`http`]: the model prepared as responses (bytes and header values, [`http::site`],
+//!    [`http::prepared`]), held by a [`http::Router`], and the pure [`http::route()`] from a
+//!    request to one of them. All behaviour a client can observe is decided there, and unit
+//!    tests call it without sockets.
+//! 3. [`tls`]: certificate files loaded into a [`tls::CertStore`], which the SNI resolver
+//!    reads on each handshake through a lock-free handle ([`tls::Certs`]).
 //! 4. [`server`]: listening sockets and connections. [`server::serve`] is the one entry point
-//!    that `main`, the tests and socket activation use: it accepts (at most
-//!    `limits.max_connections`), reads a PROXY header where enabled ([`server::proxy`]), does
-//!    the TLS handshake, speaks HTTP/1.1 (parking idle keep-alive connections) or HTTP/2,
-//!    answers with [`http::route()`], and closes slow, idle or draining connections. Inside
-//!    `server`: `conn` (one connection's life), `io` (the byte stream), `h1` (parking),
-//!    `service` (the per-request handler).
-//! 5. [`run`]: the daemon's life (load, bind, serve, reload on SIGHUP, stop on SIGTERM);
-//!    [`reload`]: building and swapping in a new state (config reload, renewed
-//!    certificates); [`systemd`]: readiness, watchdog, socket activation, journal logging;
-//!    [`metrics`]: the Prometheus counters and their listener;
-//!    [`check`]: the `wellknownd check` report; [`cli`]: the command line.
+//!    that `main`, the tests and socket activation use: accept, per-address limit,
+//!    connection limit, PROXY header, TLS, HTTP/1.1 (parked when idle) or HTTP/2, each
+//!    request answered by `route()` from the current [`server::Generation`] (one lock-free
+//!    load), each connection ended by one supervisor (idle, stalled, aged, draining).
+//!    [`server::scrape`] serves the [`metrics`] (counters and their text only).
+//! 5. [`reload`]: building everything a config yields ([`reload::Built`]) and swapping it in
+//!    while serving; [`run`]: the daemon's life (signals, load, bind, serve, reload on SIGHUP
+//!    or [`control`] request, stop on SIGTERM); [`check`]: the `wellknownd check` report;
+//!    [`cli`]: the command line.
 //! 6. [`probe`]: `wellknownd probe DOMAIN`, the outside check of a deployment (documents,
 //!    CORS, every address, federation discovery and signed keys, the client API). It is a
 //!    client, built into its own binary (`src/bin/wellknownd-probe.rs`) so the daemon links
@@ -40,17 +41,21 @@
 //!     server = "matrix.example.com:443"
 //! "#;
 //! let config = wellknownd::config::parse(Path::new("example.toml"), text).unwrap().config;
-//! let state = wellknownd::state::State::without_certs(config);
-//! let request = http::Request::get("/.well-known/matrix/server").body(()).unwrap();
-//! let response = wellknownd::http::route(&state, &request);
+//! let router = wellknownd::http::Router::new(&config);
+//! let request = http::Request::get("/.well-known/matrix/server")
+//!     .header("host", "example.com")
+//!     .body(())
+//!     .unwrap();
+//! let response = wellknownd::http::route(&router, &request);
 //! assert_eq!(response.status(), 200);
 //! assert_eq!(response.headers()["content-type"], "application/json");
 //! assert_eq!(response.headers()["cache-control"], "public, max-age=14400");
 //! ```
 //!
-//! Small helpers: [`log`] (one line per event on stderr), [`civil`] (dates without a date
-//! crate), [`base64`] (Matrix's unpadded base64), `sys` (the only unsafe code: two system
-//! calls std does not wrap).
+//! Leaf helpers, importing nothing above: [`log`] (one line per event on stderr, through a
+//! bounded queue that never blocks the runtime), [`systemd`] (readiness, watchdog, socket
+//! activation, the journal), [`civil`] (dates without a date crate), [`base64`] (Matrix's
+//! unpadded base64), `sys` (the only unsafe code: the system calls std does not wrap).
 // Unsafe code is refused everywhere but `sys`, which holds the two system calls std lacks.
 #![deny(unsafe_code)]
 
@@ -59,6 +64,7 @@ pub mod check;
 pub mod civil;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod http;
 pub mod log;
 pub mod metrics;
@@ -66,7 +72,6 @@ pub mod probe;
 pub mod reload;
 pub mod run;
 pub mod server;
-pub mod state;
 mod sys;
 pub mod systemd;
 pub mod tls;

@@ -1,55 +1,118 @@
 //! Prometheus metrics, hand-written: a handful of counters in atomics and a text exposition
 //! of a few dozen lines. The `prometheus` crate would bring protobuf and a registry for what
-//! fits on one screen here, and no metrics crate knows our certificates.
+//! fits on one screen here, and no metrics crate knows our certificates. A leaf: what it
+//! counts is told to it; `server` serves the exposition.
 
-use std::collections::BTreeMap;
-use std::convert::Infallible;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::Bytes;
-use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::watch;
+use arc_swap::ArcSwap;
 
-use crate::server::{Listener, Shutdown};
-use crate::state::State;
+/// Document and status, under a domain.
+type Labels = (&'static str, u16);
+/// A domain's counters, by [`Labels`]: a handful each, searched in order.
+type DomainCounters = Vec<(Labels, Arc<AtomicU64>)>;
 
-/// Domain, document, status.
-type RequestLabels = (Box<str>, &'static str, u16);
+/// Request counters by domain, document and status, read without a lock: a request finds its
+/// counter in the current map (no allocation) and increments it. A label set seen for the
+/// first time (a few dozen in a daemon's life: domains x documents x statuses) copies the map
+/// under `adding`.
+#[derive(Debug, Default)]
+struct RequestCounters {
+    map: ArcSwap<HashMap<Box<str>, DomainCounters>>,
+    adding: Mutex<()>,
+}
+
+impl RequestCounters {
+    fn count(&self, domain: &str, labels: Labels) {
+        let find = |counters: &[(Labels, Arc<AtomicU64>)]| {
+            counters
+                .iter()
+                .find(|(l, _)| *l == labels)
+                .map(|(_, n)| n.clone())
+        };
+        if let Some(n) = self.map.load().get(domain).and_then(|c| find(c)) {
+            n.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let _adding = self.adding.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = HashMap::clone(&self.map.load());
+        let counters = map.entry(domain.into()).or_default();
+        let n = find(counters).unwrap_or_else(|| {
+            let n = Arc::<AtomicU64>::default();
+            counters.push((labels, n.clone()));
+            n
+        });
+        n.fetch_add(1, Ordering::Relaxed);
+        self.map.store(Arc::new(map));
+    }
+
+    fn sorted(&self) -> Vec<(Box<str>, Labels, u64)> {
+        let map = self.map.load();
+        let mut all: Vec<_> = map
+            .iter()
+            .flat_map(|(d, c)| {
+                c.iter()
+                    .map(|(l, n)| (d.clone(), *l, n.load(Ordering::Relaxed)))
+            })
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+/// A certificate's expiry, for the expiry gauge.
+#[derive(Debug, Clone)]
+pub struct CertificateExpiry {
+    /// The config key that names it, e.g. `tls` or `domain[1].tls`.
+    pub key: String,
+    pub path: String,
+    /// `notAfter`, seconds since the epoch.
+    pub not_after: i64,
+}
 
 #[derive(Debug, Default)]
 pub struct Metrics {
     open_connections: AtomicI64,
+    parked_connections: AtomicI64,
+    refused_per_ip: AtomicU64,
     handshake_failures: AtomicU64,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     generation: AtomicU64,
-    /// By (domain, document, status). Only counted when the metrics listener is configured;
-    /// a short uncontended lock per request.
-    requests: Mutex<BTreeMap<RequestLabels, u64>>,
+    requests: RequestCounters,
+    certificates: Mutex<Vec<CertificateExpiry>>,
 }
 
-/// Decrements the open-connection gauge when the connection ends, however it ends.
-pub struct OpenConnection<'a>(&'a Metrics);
+/// Decrements a gauge when what it counts ends, however it ends.
+pub struct Gauged<'a>(&'a AtomicI64);
 
-impl Drop for OpenConnection<'_> {
+impl Drop for Gauged<'_> {
     fn drop(&mut self) {
-        self.0.open_connections.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
+fn raise(gauge: &AtomicI64) -> Gauged<'_> {
+    gauge.fetch_add(1, Ordering::Relaxed);
+    Gauged(gauge)
+}
+
 impl Metrics {
-    pub fn connection_opened(&self) -> OpenConnection<'_> {
-        self.open_connections.fetch_add(1, Ordering::Relaxed);
-        OpenConnection(self)
+    pub fn connection_opened(&self) -> Gauged<'_> {
+        raise(&self.open_connections)
+    }
+
+    /// An idle HTTP/1.1 connection parked (hyper's state freed) until its client writes.
+    pub fn connection_parked(&self) -> Gauged<'_> {
+        raise(&self.parked_connections)
+    }
+
+    /// A connection closed at once: its address already holds `limits.max_connections_per_ip`.
+    pub fn refused_per_ip(&self) {
+        self.refused_per_ip.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn handshake_failed(&self) {
@@ -65,64 +128,93 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A new state is serving (config reload or renewed certificates).
+    /// A new generation is serving (config reload or renewed certificates).
     pub fn new_generation(&self) {
         self.generation.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The certificates now served, for the expiry gauge.
+    pub fn set_certificates(&self, certificates: Vec<CertificateExpiry>) {
+        *self
+            .certificates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = certificates;
+    }
+
     pub fn request(&self, domain: &str, document: &'static str, status: u16) {
-        if let Ok(mut map) = self.requests.lock() {
-            *map.entry((domain.into(), document, status)).or_default() += 1;
-        }
+        self.requests.count(domain, (document, status));
     }
 
     /// The text exposition format (version 0.0.4).
-    pub fn render(&self, state: &State) -> String {
+    pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
         out.push_str("# HELP wellknownd_requests_total Requests answered, by domain, document and status.\n# TYPE wellknownd_requests_total counter\n");
-        if let Ok(map) = self.requests.lock() {
-            for ((domain, document, status), n) in map.iter() {
-                let _ = writeln!(
-                    out,
-                    "wellknownd_requests_total{{domain=\"{}\",document=\"{document}\",status=\"{status}\"}} {n}",
-                    escape(domain)
-                );
-            }
+        for (domain, (document, status), n) in self.requests.sorted() {
+            let _ = writeln!(
+                out,
+                "wellknownd_requests_total{{domain=\"{}\",document=\"{document}\",status=\"{status}\"}} {n}",
+                escape(&domain)
+            );
         }
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let gauges: [(&str, &str, &str, String); 5] = [
+        let gauge = |a: &AtomicI64| a.load(Ordering::Relaxed).to_string();
+        let counter = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+        let series: [(&str, &str, &str, String); 9] = [
             (
                 "open_connections",
                 "gauge",
                 "Connections open now.",
-                self.open_connections.load(Ordering::Relaxed).to_string(),
+                gauge(&self.open_connections),
+            ),
+            (
+                "parked_connections",
+                "gauge",
+                "Idle HTTP/1.1 connections parked (no buffers held) now.",
+                gauge(&self.parked_connections),
+            ),
+            (
+                "connections_refused_total{reason=\"per_ip\"}",
+                "counter",
+                "Connections closed at once, by reason (per_ip: limits.max_connections_per_ip).",
+                counter(&self.refused_per_ip),
             ),
             (
                 "tls_handshake_failures_total",
                 "counter",
                 "TLS handshakes that failed or timed out.",
-                load(&self.handshake_failures).to_string(),
+                counter(&self.handshake_failures),
             ),
             (
                 "reloads_total{result=\"ok\"}",
                 "counter",
-                "Reloads (SIGHUP), by result.",
-                load(&self.reloads_ok).to_string(),
+                "Reloads (SIGHUP or wellknownd reload), by result.",
+                counter(&self.reloads_ok),
             ),
             (
                 "reloads_total{result=\"failed\"}",
                 "",
                 "",
-                load(&self.reloads_failed).to_string(),
+                counter(&self.reloads_failed),
             ),
             (
                 "config_generation",
                 "gauge",
                 "Configurations served since start (reloads and renewed certificates).",
-                load(&self.generation).to_string(),
+                counter(&self.generation),
+            ),
+            (
+                "log_lines_dropped_total",
+                "counter",
+                "Log lines dropped because stderr could not keep up.",
+                crate::log::dropped().to_string(),
+            ),
+            (
+                "certificate_expiry_seconds",
+                "gauge",
+                "When each certificate expires (notAfter), seconds since the epoch.",
+                String::new(),
             ),
         ];
-        for (name, kind, help, value) in gauges {
+        for (name, kind, help, value) in series {
             if !kind.is_empty() {
                 let base = name.split('{').next().unwrap_or(name);
                 let _ = writeln!(
@@ -130,21 +222,22 @@ impl Metrics {
                     "# HELP wellknownd_{base} {help}\n# TYPE wellknownd_{base} {kind}"
                 );
             }
-            let _ = writeln!(out, "wellknownd_{name} {value}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP wellknownd_certificate_expiry_seconds When each certificate expires (notAfter), seconds since the epoch.\n# TYPE wellknownd_certificate_expiry_seconds gauge"
-        );
-        for p in &state.pairs {
-            if let Some(t) = p.not_after {
-                let _ = writeln!(
-                    out,
-                    "wellknownd_certificate_expiry_seconds{{key=\"{}\",path=\"{}\"}} {t}",
-                    escape(&p.paths.key),
-                    escape(&p.paths.certificate.display().to_string())
-                );
+            if !value.is_empty() {
+                let _ = writeln!(out, "wellknownd_{name} {value}");
             }
+        }
+        let certificates = self
+            .certificates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for c in certificates.iter() {
+            let _ = writeln!(
+                out,
+                "wellknownd_certificate_expiry_seconds{{key=\"{}\",path=\"{}\"}} {}",
+                escape(&c.key),
+                escape(&c.path),
+                c.not_after
+            );
         }
         out
     }
@@ -155,47 +248,4 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-/// Serves `GET /metrics` on `listener` (plain HTTP/1.1, meant for a private address) until
-/// `shutdown`.
-pub async fn serve(
-    listener: Listener,
-    metrics: Arc<Metrics>,
-    state: watch::Receiver<Arc<State>>,
-    mut shutdown: Shutdown,
-) {
-    let mut h1 = http1::Builder::new();
-    // A scraper sends a small request promptly; anything slower is not one.
-    h1.timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
-        .keep_alive(false);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.tcp.accept() => accepted,
-            () = shutdown.wait() => return,
-        };
-        let Ok((stream, _)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        let (metrics, state) = (metrics.clone(), state.clone());
-        let service = service_fn(move |req: Request<Incoming>| {
-            let response = if req.uri().path() == "/metrics" {
-                let mut r = Response::new(Full::new(Bytes::from(metrics.render(&state.borrow()))));
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4"),
-                );
-                r
-            } else {
-                let mut r = Response::new(Full::new(Bytes::from_static(b"see /metrics\n")));
-                *r.status_mut() = StatusCode::NOT_FOUND;
-                r
-            };
-            std::future::ready(Ok::<_, Infallible>(response))
-        });
-        let conn = h1.serve_connection(TokioIo::new(stream), service);
-        tokio::spawn(tokio::time::timeout(Duration::from_secs(30), conn));
-    }
 }

@@ -1,21 +1,67 @@
-//! Replacing the serving state while serving: on SIGHUP (config and certificates re-read) and
-//! when certificate files change on disk (certbot renewal). The new state is built and
-//! validated completely, then swapped in with one `send`; connections in flight keep the
-//! state they hold, new handshakes and requests see the new one. Anything that fails leaves
-//! the current state serving.
+//! Building what a config serves ([`Built`]) and replacing it while serving: on SIGHUP or
+//! `wellknownd reload` (config and certificates re-read) and when certificate files change
+//! on disk (certbot renewal). The new generation is built and validated completely, then
+//! swapped in (certificates, then routes); connections in flight keep what they hold, new
+//! handshakes and requests see the new one. Anything that fails leaves the current one
+//! serving.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::watch;
-
 use crate::config::{self, Config};
+use crate::http::Router;
 use crate::log;
-use crate::metrics::Metrics;
-use crate::state::{Built, State};
+use crate::metrics::{CertificateExpiry, Metrics};
+use crate::server::{Current, Generation};
 use crate::systemd::Notifier;
 use crate::tls::certs::Stamp;
+use crate::tls::{self, CertStore, Certs, Pair};
+
+/// Everything one config yields, built whole before any of it serves.
+#[derive(Debug)]
+pub struct Built {
+    pub config: Config,
+    pub router: Router,
+    pub certs: CertStore,
+    /// Every certificate pair loaded, for expiry reports and renewal checks.
+    pub pairs: Vec<Pair>,
+    /// What the operator should hear about the certificates.
+    pub warnings: Vec<String>,
+}
+
+impl Built {
+    /// Loads every certificate the config names and prepares every response.
+    pub fn new(config: Config) -> Result<Built, config::Error> {
+        let tls::Loaded {
+            store,
+            pairs,
+            warnings,
+        } = tls::load(&config)?;
+        Ok(Built {
+            router: Router::new(&config),
+            config,
+            certs: store,
+            pairs,
+            warnings,
+        })
+    }
+
+    /// Prepares every response but loads no certificate (plain-HTTP serving, `check --no-tls`).
+    pub fn without_certs(config: Config) -> Built {
+        Built {
+            router: Router::new(&config),
+            config,
+            certs: CertStore::default(),
+            pairs: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn generation(&self) -> Generation {
+        Generation::new(self.router.clone(), &self.config)
+    }
+}
 
 /// Why a reload changed nothing.
 #[derive(Debug)]
@@ -48,11 +94,19 @@ impl From<config::Error> for ReloadError {
     }
 }
 
+/// Where a reloaded generation goes: what connections and handshakes read.
+pub struct Serving {
+    pub current: Current,
+    pub certs: Certs,
+    pub metrics: Arc<Metrics>,
+}
+
 pub struct Reloader {
     path: PathBuf,
-    state: watch::Sender<Arc<State>>,
+    serving: Serving,
+    config: Config,
+    pairs: Vec<Pair>,
     notify: Notifier,
-    metrics: Arc<Metrics>,
     /// The outcome of the last reload, for systemd's status line.
     last: String,
     /// Certificate files of a renewal that could not be loaded (say, a new certificate beside
@@ -61,51 +115,62 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    pub fn new(
-        path: PathBuf,
-        state: watch::Sender<Arc<State>>,
-        notify: Notifier,
-        metrics: Arc<Metrics>,
-    ) -> Reloader {
+    /// Takes over `built`, which `serving` serves already.
+    pub fn new(path: PathBuf, built: Built, serving: Serving, notify: Notifier) -> Reloader {
+        serving.metrics.set_certificates(expiries(&built.pairs));
         Reloader {
             path,
-            state,
+            serving,
+            config: built.config,
+            pairs: built.pairs,
             notify,
-            metrics,
             last: format!("started {}", now()),
             failed: None,
         }
     }
 
-    pub fn current(&self) -> Arc<State> {
-        self.state.borrow().clone()
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
-    fn swap(&mut self, state: State) {
-        self.state.send_replace(Arc::new(state));
-        self.metrics.new_generation();
+    fn swap(&mut self, built: Built) {
+        self.serving.certs.store(Arc::new(built.certs));
+        let generation = Generation::new(built.router, &built.config);
+        self.serving.current.store(Arc::new(generation));
+        self.serving
+            .metrics
+            .set_certificates(expiries(&built.pairs));
+        self.serving.metrics.new_generation();
+        self.config = built.config;
+        self.pairs = built.pairs;
     }
 
     /// Shutting down: keep serving, but let the health endpoint say 503.
     pub fn drain(&mut self) {
-        let draining = self.current().draining();
-        self.state.send_replace(Arc::new(draining));
+        let draining = self.serving.current.load().draining();
+        self.serving.current.store(Arc::new(draining));
     }
 
     /// One line for `systemctl status`: what is served and how the last reload went.
     pub fn status(&self) -> String {
-        let state = self.current();
-        let names: Vec<&str> = state.sites.iter().map(|s| &*s.name).collect();
+        let names: Vec<&str> = self
+            .config
+            .domains
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
         format!("serving {}; {}", names.join(", "), self.last)
     }
 
-    /// SIGHUP: re-read the config and every certificate.
-    pub fn reload(&mut self) {
+    /// Re-reads the config and every certificate; the outcome is logged, counted, told to
+    /// systemd, and returned (for `wellknownd reload`).
+    pub fn reload(&mut self) -> Result<(), ReloadError> {
         self.notify.reloading();
         log::info(format_args!("reloading {}", self.path.display()));
-        match self.try_reload() {
+        let result = self.try_reload();
+        self.serving.metrics.reloaded(result.is_ok());
+        match &result {
             Ok(()) => {
-                self.metrics.reloaded(true);
                 self.last = format!("reloaded {}", now());
                 log::info("reloaded: new requests and handshakes see the new config");
             }
@@ -120,53 +185,39 @@ impl Reloader {
             }
         }
         self.notify.ready(&self.status());
+        result
     }
 
     fn try_reload(&mut self) -> Result<(), ReloadError> {
         let loaded = config::load(&self.path)?;
-        let old = self.current();
-        restart_not_needed(&old.config, &loaded.config)?;
-        let Built { state, warnings } = State::build(loaded.config)?;
-        for w in loaded.warnings.iter().chain(&warnings) {
+        restart_not_needed(&self.config, &loaded.config)?;
+        let built = Built::new(loaded.config)?;
+        for w in loaded.warnings.iter().chain(&built.warnings) {
             log::warn(w);
         }
-        warn_delegation_changes(&old.config, &state.config);
+        warn_delegation_changes(&self.config, &built.config);
         self.failed = None;
-        self.swap(state);
+        self.swap(built);
         Ok(())
     }
 
     /// Periodic: if a certificate or key file changed on disk, load every pair again and,
     /// if all are complete and consistent, swap them in.
     pub fn check_certificates(&mut self) {
-        let current = self.current();
-        if !current.pairs.iter().any(|p| p.changed_on_disk()) {
+        if !self.pairs.iter().any(Pair::changed_on_disk) {
             return;
         }
-        let stamps: Vec<_> = current.pairs.iter().map(|p| p.stamps_now()).collect();
+        let stamps: Vec<_> = self.pairs.iter().map(Pair::stamps_now).collect();
         if self.failed.as_ref() == Some(&stamps) {
             return;
         }
-        match State::build(current.config.clone()) {
-            Ok(Built { state, warnings }) => {
-                let renewed: Vec<String> = state
-                    .pairs
-                    .iter()
-                    .filter(|p| !current.pairs.iter().any(|o| o.stamps == p.stamps))
-                    .map(|p| {
-                        let expiry = p
-                            .not_after
-                            .map_or("unknown".into(), crate::civil::format_utc);
-                        format!(
-                            "{}: loaded renewed {} (expires {expiry})",
-                            p.paths.key,
-                            p.paths.certificate.display()
-                        )
-                    })
-                    .collect();
+        match Built::new(self.config.clone()) {
+            Ok(mut built) => {
+                let renewed = renewed(&self.pairs, &built.pairs);
+                let warnings = std::mem::take(&mut built.warnings);
                 self.failed = None;
                 // Swapped before it is logged: whoever reads the line gets the new pair.
-                self.swap(state);
+                self.swap(built);
                 renewed.iter().for_each(log::info);
                 warnings.iter().for_each(log::warn);
                 self.notify.status(&self.status());
@@ -179,6 +230,36 @@ impl Reloader {
             }
         }
     }
+}
+
+/// A line for each pair in `new` that was not loaded from the same files before.
+fn renewed(old: &[Pair], new: &[Pair]) -> Vec<String> {
+    new.iter()
+        .filter(|p| !old.iter().any(|o| o.stamps == p.stamps))
+        .map(|p| {
+            let expiry = p
+                .not_after
+                .map_or("unknown".into(), crate::civil::format_utc);
+            format!(
+                "{}: loaded renewed {} (expires {expiry})",
+                p.paths.key,
+                p.paths.certificate.display()
+            )
+        })
+        .collect()
+}
+
+fn expiries(pairs: &[Pair]) -> Vec<CertificateExpiry> {
+    pairs
+        .iter()
+        .filter_map(|p| {
+            Some(CertificateExpiry {
+                key: p.paths.key.clone(),
+                path: p.paths.certificate.display().to_string(),
+                not_after: p.not_after?,
+            })
+        })
+        .collect()
 }
 
 fn restart_not_needed(old: &Config, new: &Config) -> Result<(), ReloadError> {
@@ -223,6 +304,5 @@ fn warn_delegation_changes(old: &Config, new: &Config) {
 }
 
 fn now() -> String {
-    let secs = crate::civil::now_secs();
-    crate::civil::format_utc(secs)
+    crate::civil::format_utc(crate::civil::now_secs())
 }

@@ -7,14 +7,15 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::watch;
+use std::sync::Arc;
 
-use crate::config::{self, Config};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::{self, Config, ListenOptions};
 use crate::log;
-use crate::reload::Reloader;
-use crate::server::{self, Listener, Proto, Shared, Shutdown};
-use crate::state::{Built, State};
+use crate::reload::{Built, Reloader, Serving};
+use crate::server::{self, Listener, Proto, Shared, Shutdown, scrape};
 use crate::systemd::{Notifier, activation};
 
 /// Why the daemon could not start.
@@ -28,6 +29,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     Activation(String),
+    Control(std::io::Error),
     NoListeners,
     NoCertificate,
     Signals(std::io::Error),
@@ -47,6 +49,7 @@ impl fmt::Display for StartError {
                 Ok(())
             }
             StartError::Activation(e) => f.write_str(e),
+            StartError::Control(e) => write!(f, "cannot open the control socket in $RUNTIME_DIRECTORY: {e}"),
             StartError::NoListeners => {
                 f.write_str("no listeners: add an address to listen.https or listen.http, or start from a systemd socket")
             }
@@ -67,21 +70,16 @@ impl From<config::Error> for StartError {
 
 /// Loads the config at `path` and serves it until SIGTERM or SIGINT.
 pub fn run(path: &Path) -> Result<(), StartError> {
-    log::init();
-    let notify = Notifier::from_env();
-    let loaded = config::load(path)?;
-    let Built { state, warnings } = State::build(loaded.config)?;
-    for w in loaded.warnings.iter().chain(&warnings) {
-        log::warn(w);
-    }
-    let runtime = runtime().map_err(StartError::Runtime)?;
-    runtime.block_on(serve_until_stopped(path, state, notify))
+    log::init(crate::systemd::journal_stderr());
+    let result = runtime()
+        .map_err(StartError::Runtime)
+        .and_then(|runtime| runtime.block_on(start_and_serve(path)));
+    log::flush();
+    result
 }
 
-/// One thread per CPU this process may run on. With a single CPU (pinned, or a one-core VM)
-/// the current-thread scheduler does the same work without cross-thread wake-ups; against a
-/// one-worker multi-thread runtime it measured no worse per request (the difference was
-/// within this machine's noise).
+/// One thread per CPU this process may run on; a single CPU (pinned, or a one-core VM) gets
+/// the current-thread scheduler, which does the same work without cross-thread wake-ups.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     match std::thread::available_parallelism().map_or(1, |n| n.get()) {
         1 => tokio::runtime::Builder::new_current_thread()
@@ -94,8 +92,8 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     }
 }
 
-/// The signals we act on, installed before anything can send them: SIGHUP's default action
-/// would kill the process.
+/// The signals we act on, installed first thing: SIGHUP's default action would kill the
+/// process, and an operator (or a reload unit) may send one while it still loads.
 struct Signals {
     hup: Signal,
     term: Signal,
@@ -113,69 +111,108 @@ impl Signals {
     }
 }
 
-async fn serve_until_stopped(
-    path: &Path,
-    state: State,
-    notify: Notifier,
-) -> Result<(), StartError> {
+async fn start_and_serve(path: &Path) -> Result<(), StartError> {
     let mut signals = Signals::install()?;
-    let (listeners, metrics_listener) = open_listeners(&state)?;
-    log_domains(&state.config);
-    crate::tls::warm_up(&state);
-    let (sender, shared) = Shared::new(state).map_err(StartError::Tls)?;
+    // Before any descriptor of ours is opened: from 3 on, they are systemd's.
+    let activated = activation::listeners().map_err(StartError::Activation)?;
+    let notify = Notifier::from_env();
+    let loaded = config::load(path)?;
+    let built = Built::new(loaded.config)?;
+    for w in loaded.warnings.iter().chain(&built.warnings) {
+        log::warn(w);
+    }
+    let (listeners, metrics_listener) = open_listeners(&built, activated)?;
+    log_domains(&built.config);
+    crate::tls::warm_up(&built.pairs);
+    let control = crate::control::listen().map_err(StartError::Control)?;
+    let serving = Serving {
+        current: built.generation().current(),
+        certs: built.certs.clone().shared(),
+        metrics: Arc::default(),
+    };
+    let shared = Shared::new(
+        serving.current.clone(),
+        serving.certs.clone(),
+        serving.metrics.clone(),
+    )
+    .map_err(StartError::Tls)?;
     let (stop, shutdown) = Shutdown::channel();
     if let Some(l) = metrics_listener {
         log::info(format_args!("metrics on {}/metrics", l.address()));
-        let serve = crate::metrics::serve(
-            l,
-            shared.metrics.clone(),
-            shared.state.clone(),
-            shutdown.clone(),
-        );
-        tokio::spawn(serve);
+        tokio::spawn(scrape::serve(l, shared.metrics.clone(), shutdown.clone()));
     }
-    let metrics = shared.metrics.clone();
     let tasks = start(listeners, shared, shutdown);
-    let mut reloader = Reloader::new(path.to_owned(), sender, notify.clone(), metrics);
+    let mut reloader = Reloader::new(path.to_owned(), built, serving, notify.clone());
+    log::start_writer();
     notify.ready(&reloader.status());
     if let Some(every) = notify.watchdog_interval() {
         tokio::spawn(watchdog(notify.clone(), every));
     }
-    until_stop_signal(&mut signals, &mut reloader).await;
+    until_stop_signal(&mut signals, control, &mut reloader).await;
     notify.stopping();
     drain(&mut reloader, stop, tasks).await;
     Ok(())
 }
 
 /// systemd's sockets, then the configured ones; and the metrics listener if configured.
-fn open_listeners(state: &State) -> Result<(Vec<Listener>, Option<Listener>), StartError> {
-    let mut listeners = activation::listeners().map_err(StartError::Activation)?;
-    listeners.extend(bind(&state.config)?);
+fn open_listeners(
+    built: &Built,
+    activated: Vec<activation::Activated>,
+) -> Result<(Vec<Listener>, Option<Listener>), StartError> {
+    let mut listeners = activated
+        .into_iter()
+        .map(|a| {
+            Listener::adopt(a.listener, &a.name)
+                .map_err(|e| StartError::Activation(format!("socket activation: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    listeners.extend(bind(&built.config)?);
     if listeners.is_empty() {
         return Err(StartError::NoListeners);
     }
-    if listeners.iter().any(|l| l.proto == Proto::Https) && state.pairs.is_empty() {
+    if listeners.iter().any(|l| l.proto == Proto::Https) && built.certs.is_empty() {
         return Err(StartError::NoCertificate);
     }
-    let metrics = state
+    let metrics = built
         .config
         .listen
         .metrics
-        .map(|a| bind_one(a, Proto::Http, false))
+        .map(|a| bind_one(a, Proto::Http, ListenOptions::default()))
         .transpose()?;
     Ok((listeners, metrics))
 }
 
-/// Reloads on SIGHUP and checks for renewed certificates until SIGTERM or SIGINT.
-async fn until_stop_signal(signals: &mut Signals, reloader: &mut Reloader) {
+/// Reloads on SIGHUP and on `wellknownd reload`, and checks for renewed certificates, until
+/// SIGTERM or SIGINT.
+async fn until_stop_signal(
+    signals: &mut Signals,
+    mut control: Option<mpsc::Receiver<crate::control::Request>>,
+    reloader: &mut Reloader,
+) {
     loop {
-        let check = reloader.current().config.certificate_check_secs;
+        let check = reloader.config().certificate_check_secs;
         tokio::select! {
-            _ = signals.hup.recv() => reloader.reload(),
+            _ = signals.hup.recv() => {
+                let _ = reloader.reload();
+            }
+            Some(request) = next_request(&mut control) => {
+                let verdict = reloader.reload().map(|()| reloader.status());
+                request.answer(verdict.map_err(|e| e.to_string()));
+            }
             _ = signals.term.recv() => return,
             _ = signals.int.recv() => return,
             () = tokio::time::sleep(Duration::from_secs(check)), if check > 0 => reloader.check_certificates(),
         }
+    }
+}
+
+/// The next control request; pending for ever without a control socket.
+async fn next_request(
+    control: &mut Option<mpsc::Receiver<crate::control::Request>>,
+) -> Option<crate::control::Request> {
+    match control {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -187,7 +224,7 @@ async fn drain(
     tasks: impl Future<Output = ()>,
 ) {
     reloader.drain();
-    let delay = reloader.current().config.health.shutdown_delay;
+    let delay = reloader.config().health.shutdown_delay;
     if !delay.is_zero() {
         log::info(format_args!(
             "stopping in {}s: health endpoint now answers 503",
@@ -197,7 +234,7 @@ async fn drain(
     tokio::time::sleep(delay).await;
     log::info("stopping: finishing requests in flight");
     let _ = stop.send(true);
-    let grace = Duration::from_secs(reloader.current().config.shutdown_grace_secs);
+    let grace = Duration::from_secs(reloader.config().shutdown_grace_secs);
     if tokio::time::timeout(grace, tasks).await.is_err() {
         log::warn(format_args!(
             "connections still open after {}s; closing them",
@@ -223,12 +260,16 @@ pub fn bind(config: &Config) -> Result<Vec<Listener>, StartError> {
     let http = config.listen.http.iter().map(|l| (l, Proto::Http));
     https
         .chain(http)
-        .map(|(l, proto)| bind_one(l.address, proto, l.proxy_protocol))
+        .map(|(l, proto)| bind_one(l.address, proto, l.options))
         .collect()
 }
 
-fn bind_one(address: SocketAddr, proto: Proto, proxy: bool) -> Result<Listener, StartError> {
-    Listener::bind(address, proto, proxy).map_err(|source| StartError::Bind {
+fn bind_one(
+    address: SocketAddr,
+    proto: Proto,
+    options: ListenOptions,
+) -> Result<Listener, StartError> {
+    Listener::bind(address, proto, options).map_err(|source| StartError::Bind {
         address,
         proto,
         source,

@@ -10,7 +10,7 @@ use common::{Pki, TestServer, Via, call};
 use rcgen::{CertificateParams, KeyPair};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use wellknownd::state::State;
+use wellknownd::reload::Built;
 
 fn config(cert: &str, key: &str) -> String {
     format!(
@@ -23,7 +23,7 @@ fn config(cert: &str, key: &str) -> String {
 fn build(pki: &Pki, text: &str) -> Result<Vec<String>, String> {
     let path = pki.write("config.toml", text);
     let loaded = wellknownd::config::load(&path).map_err(|e| e.to_string())?;
-    State::build(loaded.config)
+    Built::new(loaded.config)
         .map(|b| b.warnings)
         .map_err(|e| e.to_string())
 }

@@ -201,10 +201,20 @@ async fn ipv4_and_ipv6_wildcards_bind_the_same_port() {
         name = "example.com"
         server = "matrix.example.com:443"
     "#;
-    let v4 = Listener::bind("0.0.0.0:0".parse().unwrap(), Proto::Https, false).unwrap();
+    let v4 = Listener::bind(
+        "0.0.0.0:0".parse().unwrap(),
+        Proto::Https,
+        Default::default(),
+    )
+    .unwrap();
     let port = v4.tcp.local_addr().unwrap().port();
     // Fails with EADDRINUSE if the IPv6 socket were dual-stack.
-    let v6 = Listener::bind(format!("[::]:{port}").parse().unwrap(), Proto::Https, false).unwrap();
+    let v6 = Listener::bind(
+        format!("[::]:{port}").parse().unwrap(),
+        Proto::Https,
+        Default::default(),
+    )
+    .unwrap();
     let server = TestServer::start_on(common::load(&pki, config), vec![v4, v6]);
     for addr in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
         let r = call(

@@ -58,7 +58,10 @@ homeserver = "https://matrix.example.com"
     assert_eq!(d.cache_max_age_secs, 14400);
     let https = wellknownd::config::ListenAddr {
         address: "[::]:443".parse().unwrap(),
-        proxy_protocol: false,
+        options: wellknownd::config::ListenOptions {
+            proxy_protocol: false,
+            per_ip_limit: true,
+        },
     };
     assert_eq!(l.config.listen.https, [https]);
     assert_eq!(

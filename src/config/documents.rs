@@ -2,10 +2,11 @@
 
 use serde_json::{Map, Value, json};
 
+use super::error::Error;
 use super::file::{ClientFile, DomainFile, SupportFile};
 use super::model::Document;
-use super::validate::Validator;
-use super::{Error, json, names};
+use super::validator::Validator;
+use super::{json, names};
 
 /// Client keys that clients have stopped reading; serving them only confuses.
 const DEPRECATED_CLIENT_KEYS: [(&str, &str); 3] = [

@@ -62,6 +62,10 @@ pub struct ListenerTable {
     /// connection without a valid header is closed.
     #[serde(default)]
     pub proxy_protocol: bool,
+    /// Apply `limits.max_connections_per_ip` here (default true). Turn it off only on a
+    /// listener that nothing but your own load balancer or proxy can reach and that takes no
+    /// PROXY header: every connection there comes from the balancer's one address.
+    pub per_ip_limit: Option<bool>,
 }
 
 /// `[limits]`: every key in whole seconds or bytes.
@@ -73,13 +77,23 @@ pub struct LimitsFile {
     /// Time for a request head to arrive once its first byte has (and for the first request
     /// after the connection opened). Default 10.
     pub header_timeout_secs: Option<u64>,
-    /// A connection without traffic is closed after this long (HTTP/2: GOAWAY). Default 60.
+    /// A connection with no request in flight is closed after this long (HTTP/1.1 between
+    /// requests; HTTP/2 with no open stream: GOAWAY). PINGs and other frames do not count as
+    /// activity. Default 60.
     pub idle_timeout_secs: Option<u64>,
+    /// However busy it is, a connection is ended gracefully after this long: HTTP/2 gets
+    /// GOAWAY, HTTP/1.1 `Connection: close` on its next response; no response is cut.
+    /// Default 3600.
+    pub max_connection_age_secs: Option<u64>,
     /// Largest request head (request line and headers) accepted: larger gets 431. Default 16384.
     pub max_header_bytes: Option<u64>,
     /// Connections open at once; beyond it, new ones wait in the kernel's queue. Capped by the
     /// file descriptor limit. Default 10000.
     pub max_connections: Option<u64>,
+    /// Connections open at once from one client address (the PROXY header's where the
+    /// listener takes one; an IPv6 /64 counts as one address). Beyond it a new connection
+    /// from that address is closed at once; other addresses are unaffected. Default 256.
+    pub max_connections_per_ip: Option<u64>,
 }
 
 /// `[health]`

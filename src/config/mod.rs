@@ -3,80 +3,24 @@
 //! to write instead.
 
 mod documents;
+mod error;
 pub mod file;
 mod json;
 pub mod model;
 pub mod names;
 mod serving;
 mod validate;
+mod validator;
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub use model::{Config, Document, Domain, Health, Limits, ListenAddr, TlsPaths};
+pub use error::Error;
+pub use model::{
+    Config, Document, Domain, Health, Limits, ListenAddr, ListenOptions, Loaded, TlsPaths,
+};
 
 /// Where the daemon looks for its config when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/wellknownd/config.toml";
-
-/// Why a config (or a certificate it names) cannot be used.
-#[derive(Debug)]
-pub enum Error {
-    /// The file could not be read at all.
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// Not valid TOML, an unknown key, or a value of the wrong type.
-    Parse {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        key: String,
-        message: String,
-    },
-    /// Well-formed, but a value is wrong; `key` is its path, e.g. `domain[0].server`.
-    Invalid {
-        path: PathBuf,
-        key: String,
-        message: String,
-    },
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Read { path, source } => {
-                write!(f, "{}: cannot read: {source}", path.display())
-            }
-            Error::Parse {
-                path,
-                line,
-                column,
-                key,
-                message,
-            } => {
-                write!(f, "{}:{line}:{column}: ", path.display())?;
-                if !key.is_empty() {
-                    write!(f, "{key}: ")?;
-                }
-                f.write_str(message)
-            }
-            Error::Invalid { path, key, message } => {
-                write!(f, "{}: {key}: {message}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// A config that loaded, with what the operator should hear about it.
-#[derive(Debug)]
-pub struct Loaded {
-    pub config: Config,
-    /// One line each, starting with the key they concern.
-    pub warnings: Vec<String>,
-}
 
 /// Reads, parses and validates the file at `path`. Certificates are not read here.
 pub fn load(path: &Path) -> Result<Loaded, Error> {

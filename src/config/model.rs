@@ -62,7 +62,37 @@ pub struct TlsPaths {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListenAddr {
     pub address: SocketAddr,
+    pub options: ListenOptions,
+}
+
+/// How a listener treats its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// Each connection starts with a PROXY protocol header from a load balancer.
     pub proxy_protocol: bool,
+    /// `limits.max_connections_per_ip` applies.
+    pub per_ip_limit: bool,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            proxy_protocol: false,
+            per_ip_limit: true,
+        }
+    }
+}
+
+impl ListenOptions {
+    /// What to say after a listener's address in logs: ` (PROXY protocol)` and the like.
+    pub fn suffix(&self) -> &'static str {
+        match (self.proxy_protocol, self.per_ip_limit) {
+            (false, true) => "",
+            (true, true) => " (PROXY protocol)",
+            (false, false) => " (no per-address limit)",
+            (true, false) => " (PROXY protocol, no per-address limit)",
+        }
+    }
 }
 
 /// `[limits]`, validated.
@@ -71,8 +101,10 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
+    pub max_connection_age: Duration,
     pub max_header_bytes: usize,
     pub max_connections: usize,
+    pub max_connections_per_ip: usize,
 }
 
 /// Every socket the daemon binds itself; changing any needs a restart.
@@ -85,17 +117,10 @@ pub struct Listen {
 }
 
 impl Listen {
-    /// Every listener as `https://[::]:443`, with ` (PROXY protocol)` where it expects one.
+    /// Every listener as `https://[::]:443`, with its [`ListenOptions::suffix`].
     pub fn describe(&self) -> Vec<String> {
         let tagged = |scheme: &'static str| {
-            move |l: &ListenAddr| {
-                let proxy = if l.proxy_protocol {
-                    " (PROXY protocol)"
-                } else {
-                    ""
-                };
-                format!("{scheme}://{}{proxy}", l.address)
-            }
+            move |l: &ListenAddr| format!("{scheme}://{}{}", l.address, l.options.suffix())
         };
         let https = self.https.iter().map(tagged("https"));
         let http = self.http.iter().map(tagged("http"));
@@ -150,4 +175,12 @@ impl Domain {
     pub fn server(&self) -> Option<&str> {
         self.document(Document::Server)?.get("m.server")?.as_str()
     }
+}
+
+/// A config that loaded, with what the operator should hear about it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// One line each, starting with the key they concern.
+    pub warnings: Vec<String>,
 }

@@ -4,10 +4,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::error::Error;
 use super::file::{ConfigFile, ListenerFile};
-use super::model::{Health, Limits, Listen, ListenAddr};
-use super::validate::Validator;
-use super::{Error, model::WELL_KNOWN_PREFIX};
+use super::model::WELL_KNOWN_PREFIX;
+use super::model::{Health, Limits, Listen, ListenAddr, ListenOptions};
+use super::validator::Validator;
 
 /// certbot renews 30 days before expiry; a check a minute costs two stat() calls per pair.
 const CERT_CHECK_DEFAULT: u64 = 60;
@@ -20,13 +21,23 @@ const HANDSHAKE_DEFAULT: u64 = 10;
 /// A request head must arrive this soon after its first byte (or after the connection
 /// opened): closes clients that trickle header bytes (slowloris).
 const HEADER_DEFAULT: u64 = 10;
-/// Connections without traffic are closed after this long: each costs a socket and memory.
+/// Connections with no request in flight are closed after this long: each costs a socket and
+/// memory, and one that only sends PINGs would otherwise hold both for ever.
 const IDLE_DEFAULT: u64 = 60;
+/// Every connection ends (gracefully) after this long, however busy: a client that keeps one
+/// connection busy for days holds its slot for days, and a reload's new limits reach old
+/// connections only through new ones.
+const AGE_DEFAULT: u64 = 3_600;
 /// Documents need a few hundred bytes of request; an unbounded head lets one client grow our
 /// memory at will. hyper cannot buffer less than 8 KiB.
 const HEADER_BYTES_DEFAULT: u64 = 16_384;
 const HEADER_BYTES_RANGE: std::ops::RangeInclusive<u64> = 8_192..=1_048_576;
 const CONNECTIONS_DEFAULT: u64 = 10_000;
+/// One address may hold this many connections: without a per-address cap one host fills
+/// every slot at a few bytes a minute each, and every other client waits (remote homeservers
+/// then time out and fall back to SRV or port 8448). 256 is far above what a browser, a
+/// homeserver or a NAT gateway of ordinary size opens at once.
+const PER_IP_DEFAULT: u64 = 256;
 
 pub(super) struct Serving {
     pub listen: Listen,
@@ -80,6 +91,13 @@ pub(super) fn read(v: &Validator, file: &ConfigFile) -> Result<Serving, Error> {
             IDLE_DEFAULT,
             1..=86_400,
         )?,
+        max_connection_age: seconds(
+            v,
+            "limits.max_connection_age_secs",
+            l.max_connection_age_secs,
+            AGE_DEFAULT,
+            1..=604_800,
+        )?,
         max_header_bytes: number(
             v,
             "limits.max_header_bytes",
@@ -92,6 +110,13 @@ pub(super) fn read(v: &Validator, file: &ConfigFile) -> Result<Serving, Error> {
             "limits.max_connections",
             l.max_connections,
             CONNECTIONS_DEFAULT,
+            1..=1_000_000,
+        )?,
+        max_connections_per_ip: number(
+            v,
+            "limits.max_connections_per_ip",
+            l.max_connections_per_ip,
+            PER_IP_DEFAULT,
             1..=1_000_000,
         )?,
     };
@@ -148,11 +173,14 @@ fn listeners(v: &Validator, key: &str, list: &[ListenerFile]) -> Result<Vec<List
             Ok(match l {
                 ListenerFile::Address(s) => ListenAddr {
                     address: address(v, &key, s)?,
-                    proxy_protocol: false,
+                    options: ListenOptions::default(),
                 },
                 ListenerFile::Table(t) => ListenAddr {
                     address: address(v, &format!("{key}.address"), &t.address)?,
-                    proxy_protocol: t.proxy_protocol,
+                    options: ListenOptions {
+                        proxy_protocol: t.proxy_protocol,
+                        per_ip_limit: t.per_ip_limit.unwrap_or(true),
+                    },
                 },
             })
         })

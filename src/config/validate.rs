@@ -4,43 +4,19 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::error::Error;
 use super::file::{ConfigFile, DomainFile, TlsFile};
+use super::model::Loaded;
 use super::model::{Config, Domain, TlsPaths};
-use super::{Error, Loaded, documents, names, serving};
+use super::validator::Validator;
+use super::{documents, names, serving};
 
 /// Synapse clamps the max-age it reads to [5 min, 48 h]: values outside do nothing but mislead.
 const CACHE_RANGE: std::ops::RangeInclusive<u64> = 300..=172_800;
 const CACHE_DEFAULT: u64 = 14_400;
 
-pub(super) struct Validator<'a> {
-    pub(super) path: &'a Path,
-    warnings: Vec<String>,
-}
-
-impl Validator<'_> {
-    pub(super) fn err(&self, key: impl Into<String>, message: impl Into<String>) -> Error {
-        Error::Invalid {
-            path: self.path.to_owned(),
-            key: key.into(),
-            message: message.into(),
-        }
-    }
-
-    pub(super) fn warn(&mut self, key: &str, message: impl std::fmt::Display) {
-        self.warnings.push(format!("{key}: {message}"));
-    }
-
-    /// Runs a grammar check from [`names`], turning its message into an error at `key`.
-    pub(super) fn check<T>(&self, key: &str, r: Result<T, String>) -> Result<T, Error> {
-        r.map_err(|m| self.err(key, m))
-    }
-}
-
 pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
-    let mut v = Validator {
-        path,
-        warnings: Vec::new(),
-    };
+    let mut v = Validator::new(path);
     let serving = serving::read(&v, &file)?;
     let cache = cache_max_age(
         &v,

@@ -1,10 +1,15 @@
-//! What is sent: responses prepared at config load ([`prepared`], [`site`]) and the pure
-//! routing function that picks one per request ([`route()`]).
+//! What is sent: responses prepared at config load ([`prepared`], [`site`], [`automatic`]),
+//! the [`Router`] that holds them, and the pure routing function that picks one per request
+//! ([`route()`]).
 
+pub mod automatic;
 pub mod prepared;
 pub mod route;
+pub mod router;
 pub mod site;
 
+pub use automatic::Automatic;
 pub use prepared::{Body, Prepared};
 pub use route::route;
+pub use router::Router;
 pub use site::{Fixed, Site};

@@ -73,8 +73,38 @@ impl Prepared {
 
     /// A Matrix error body: `{"errcode":"M_UNRECOGNIZED","error":...}`.
     pub fn error(status: StatusCode, message: &str, extra: &[(HeaderName, HeaderValue)]) -> Self {
-        let body = serde_json::json!({ "errcode": "M_UNRECOGNIZED", "error": message });
+        Prepared::matrix_error(status, "M_UNRECOGNIZED", message, extra)
+    }
+
+    /// A Matrix error body with its own `errcode`.
+    pub fn matrix_error(
+        status: StatusCode,
+        errcode: &str,
+        message: &str,
+        extra: &[(HeaderName, HeaderValue)],
+    ) -> Self {
+        let body = serde_json::json!({ "errcode": errcode, "error": message });
         Prepared::json(status, body.to_string().into_bytes(), extra)
+    }
+
+    /// This response as HTTP/1.1 bytes that end the connection, for writing without hyper:
+    /// the status line and every header with `connection: close`, but no `date` and no blank
+    /// line yet (the writer adds both), and the body.
+    pub fn http1_closing(&self) -> (Bytes, Bytes) {
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\n",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or("")
+        )
+        .into_bytes();
+        for (name, value) in &self.headers {
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"connection: close\r\n");
+        (Bytes::from(head), self.body.clone())
     }
 
     /// The response to send; `head` keeps every header, Content-Length included, and drops

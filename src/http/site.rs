@@ -3,6 +3,9 @@
 use http::StatusCode;
 use http::header::{self, HeaderName, HeaderValue};
 
+use std::sync::Arc;
+
+use super::automatic::Automatic;
 use super::prepared::{METHODS, Prepared};
 use crate::config::{Document, Domain};
 
@@ -58,6 +61,17 @@ pub struct Fixed {
     pub preflight: Prepared,
     /// A 308 without its `Location`, which the request path adds.
     pub redirect: Prepared,
+    /// RFC 9112 §3.2's 400s: an HTTP/1.1 request without `Host`, two `Host` headers, a
+    /// `Host` that is not a host and port.
+    pub no_host: Prepared,
+    pub two_hosts: Prepared,
+    pub bad_host: Prepared,
+    /// A request target that is not a path (`GET *`, CONNECT's authority form).
+    pub bad_target: Prepared,
+    /// An HTTP/2 header list above `limits.max_header_bytes`.
+    pub too_large: Prepared,
+    /// What replaces hyper's own HTTP/1.1 error answers.
+    pub automatic: Arc<Automatic>,
 }
 
 impl Fixed {
@@ -95,8 +109,23 @@ impl Fixed {
             ),
             preflight: Prepared::empty(StatusCode::NO_CONTENT, &max_age),
             redirect: Prepared::empty(StatusCode::PERMANENT_REDIRECT, &[]),
+            no_host: bad_request("An HTTP/1.1 request needs a Host header"),
+            two_hosts: bad_request("More than one Host header"),
+            bad_host: bad_request("The Host header is not a host name and port"),
+            bad_target: bad_request("The request target is not a path"),
+            too_large: Prepared::matrix_error(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "M_TOO_LARGE",
+                "Request headers too large",
+                &[],
+            ),
+            automatic: Arc::new(Automatic::new()),
         }
     }
+}
+
+fn bad_request(message: &str) -> Prepared {
+    Prepared::error(StatusCode::BAD_REQUEST, message, &[])
 }
 
 impl Default for Fixed {

@@ -1,12 +1,13 @@
 //! HTTP/1.1 connections, parked while idle. hyper keeps its connection state, an 8 KiB read
-//! buffer and an 8 KiB header buffer for as long as a connection lives, idle or not. After a
-//! tick without traffic between requests, the hyper connection is ended without closing the
-//! stream (`poll_without_shutdown`) and all that is freed; the stream waits for the client's
-//! next bytes with a 64-byte read (nginx frees its buffers on idle keep-alive connections the
-//! same way), and a new hyper connection takes over with those bytes in front.
+//! buffer and an 8 KiB header buffer for as long as a connection lives, idle or not. Once
+//! the supervisor finds one quiet between requests, the hyper connection is ended without
+//! closing the stream (`poll_without_shutdown`) and all that is freed; the stream waits for
+//! the client's next bytes with a 64-byte read (nginx frees its buffers on idle keep-alive
+//! connections the same way), and a new hyper connection takes over with those bytes in
+//! front.
 
-use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
@@ -14,11 +15,11 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::Shutdown;
-use super::conn::{Expired, expiry, tick};
-use super::io::{Activity, Prefixed};
+use super::io::Prefixed;
 use super::service::Service;
-use crate::config::Limits;
+use super::supervise::{Supervised, Verdict, Watch, supervise};
+use super::wire::Wire;
+use super::{Shared, Shutdown};
 
 /// Parks between two heap trims ([`crate::sys::trim_heap`]). A trim walks the whole heap and
 /// holds the thread meanwhile (milliseconds on a heap of a few hundred MiB), so it is
@@ -29,79 +30,62 @@ const PARKS_PER_TRIM: usize = 1000;
 /// reading must not keep the task alive.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Serves HTTP/1.1 on `io` until the client leaves, a timeout fires or the daemon shuts down,
-/// parking the connection whenever it is idle between requests.
-pub async fn serve<IO>(
+/// Serves HTTP/1.1 on `io` until the client leaves, a rule ends it or the daemon shuts down,
+/// parking the connection whenever it is quiet between requests.
+pub(super) async fn serve<IO>(
     io: IO,
     mut service: Service,
     builder: &http1::Builder,
-    activity: &Activity,
-    limits: &Limits,
+    shared: &Shared,
+    watch: &mut Watch<'_>,
     mut shutdown: Shutdown,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut io = Prefixed {
-        io,
-        prefix: Bytes::new(),
-    };
+    let automatic = shared.current.load().router.fixed.automatic.clone();
+    let mut io = Prefixed::new(io, Bytes::new());
     loop {
-        let mut conn = builder.serve_connection(TokioIo::new(io), service);
-        let parked = run(&mut conn, activity, limits, &mut shutdown).await;
-        let parts = conn.into_parts();
+        watch.begin();
+        let wire = Wire::new(io, automatic.clone());
+        let mut conn = H1(builder.serve_connection(TokioIo::new(wire), service));
+        let verdict = supervise(&mut conn, watch, true, &mut shutdown).await;
+        let parts = conn.0.into_parts();
         service = parts.service;
-        let mut resumed = parts.io.into_inner();
-        resumed.unread(parts.read_buf);
-        if !parked {
-            return close(resumed.io).await;
+        io = parts.io.into_inner().inner;
+        io.unread(parts.read_buf);
+        if verdict != Verdict::Parked {
+            return close(io.io).await;
         }
         parked_one();
-        io = match wait(resumed, limits, &mut shutdown).await {
+        let _parked = shared.metrics.connection_parked();
+        io = match wait(io, watch.parked_for(), &mut shutdown).await {
             Some(io) => io,
             None => return,
         };
     }
 }
 
-/// Drives one hyper connection; true if it ended because it was parked.
-async fn run<I>(
-    conn: &mut http1::Connection<TokioIo<I>, Service>,
-    activity: &Activity,
-    limits: &Limits,
-    shutdown: &mut Shutdown,
-) -> bool
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let expired = expiry(activity, limits, true, true);
-    tokio::pin!(expired);
-    let (mut closing, mut parking) = (false, false);
-    loop {
-        tokio::select! {
-            done = poll_fn(|cx| conn.poll_without_shutdown(cx)) => return parking && done.is_ok(),
-            kind = expired.as_mut() => match kind {
-                Expired::Request => return false,
-                Expired::Idle if closing => return false,
-                Expired::Idle | Expired::Quiet => {
-                    std::pin::Pin::new(&mut *conn).graceful_shutdown();
-                    parking = matches!(kind, Expired::Quiet);
-                    closing = true;
-                    expired.set(expiry(activity, limits, true, false));
-                }
-            },
-            () = shutdown.wait(), if !closing => {
-                std::pin::Pin::new(&mut *conn).graceful_shutdown();
-                closing = true;
-            }
-        }
+/// A hyper HTTP/1.1 connection under the supervisor: it ends without shutting its stream
+/// down, so the stream can be parked.
+struct H1<IO: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    http1::Connection<TokioIo<Wire<IO>>, Service>,
+);
+
+impl<IO: AsyncRead + AsyncWrite + Unpin + Send + 'static> Supervised for H1<IO> {
+    fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        self.0.poll_without_shutdown(cx).map(|r| r.is_ok())
+    }
+
+    fn graceful(&mut self) {
+        std::pin::Pin::new(&mut self.0).graceful_shutdown();
     }
 }
 
-/// Waits, holding no buffer, for the client's next bytes; `None` once the connection is over
-/// (the client left, the idle timeout passed, or the daemon is stopping).
+/// Waits, holding no buffer, up to `limit` for the client's next bytes; `None` once the
+/// connection is over (the client left, the time is up, or the daemon is stopping).
 async fn wait<IO>(
     mut io: Prefixed<IO>,
-    limits: &Limits,
+    limit: Duration,
     shutdown: &mut Shutdown,
 ) -> Option<Prefixed<IO>>
 where
@@ -111,8 +95,6 @@ where
         return Some(io);
     }
     let mut first = [0u8; 64];
-    // Parked after one quiet tick: the rest of the idle timeout is left.
-    let idle = tokio::time::sleep(limits.idle_timeout.saturating_sub(tick(limits)));
     tokio::select! {
         read = io.io.read(&mut first) => match read {
             Ok(n) if n > 0 => {
@@ -121,7 +103,7 @@ where
             }
             _ => {}
         },
-        () = idle => {}
+        () = tokio::time::sleep(limit) => {}
         () = shutdown.wait() => {}
     }
     close(io.io).await;

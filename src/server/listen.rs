@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 
+use crate::config::ListenOptions;
+
 /// What a listener speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proto {
@@ -28,8 +30,7 @@ impl fmt::Display for Proto {
 pub struct Listener {
     pub tcp: TcpListener,
     pub proto: Proto,
-    /// Each connection starts with a PROXY protocol header from a load balancer.
-    pub proxy_protocol: bool,
+    pub options: ListenOptions,
 }
 
 /// Pending connections the kernel queues per listener before we accept them: enough for a
@@ -39,7 +40,11 @@ const BACKLOG: i32 = 1024;
 impl Listener {
     /// Binds `addr`. IPv6 sockets are v6-only, so `0.0.0.0:443` and `[::]:443` can both be
     /// listed; SO_REUSEADDR lets a restart bind while old connections sit in TIME_WAIT.
-    pub fn bind(addr: SocketAddr, proto: Proto, proxy_protocol: bool) -> std::io::Result<Listener> {
+    pub fn bind(
+        addr: SocketAddr,
+        proto: Proto,
+        options: ListenOptions,
+    ) -> std::io::Result<Listener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         if addr.is_ipv6() {
             socket.set_only_v6(true)?;
@@ -52,20 +57,38 @@ impl Listener {
         Ok(Listener {
             tcp,
             proto,
-            proxy_protocol,
+            options,
+        })
+    }
+
+    /// A listening socket made elsewhere (socket activation), by its name: `http` is plain
+    /// HTTP, every other name (and none) TLS, so a typo never serves plain text where TLS
+    /// was meant; `http-proxy` and `https-proxy` expect a PROXY protocol header first.
+    pub fn adopt(listener: std::net::TcpListener, name: &str) -> std::io::Result<Listener> {
+        let (proto, proxy_protocol) = match name {
+            "http" => (Proto::Http, false),
+            "http-proxy" => (Proto::Http, true),
+            "https-proxy" => (Proto::Https, true),
+            _ => (Proto::Https, false),
+        };
+        // tokio requires non-blocking sockets; systemd passes them blocking.
+        listener.set_nonblocking(true)?;
+        Ok(Listener {
+            tcp: TcpListener::from_std(listener)?,
+            proto,
+            options: ListenOptions {
+                proxy_protocol,
+                ..ListenOptions::default()
+            },
         })
     }
 
     /// The bound address (with the real port when bound to port 0), for logs.
     pub fn address(&self) -> String {
-        let proxy = if self.proxy_protocol {
-            " (PROXY protocol)"
-        } else {
-            ""
-        };
+        let suffix = self.options.suffix();
         match self.tcp.local_addr() {
-            Ok(a) => format!("{}://{a}{proxy}", self.proto),
-            Err(_) => format!("{}://?{proxy}", self.proto),
+            Ok(a) => format!("{}://{a}{suffix}", self.proto),
+            Err(_) => format!("{}://?{suffix}", self.proto),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The per-request handler hyper calls on every connection: read the current state, route,
-//! answer; then the access log line and the request counter, when they are on.
+//! The per-request handler hyper calls on every connection: one lock-free load of the current
+//! [`Generation`], route, answer; then the access log line and the request counter, when
+//! they are on. Nothing here waits: the log line goes to a bounded queue.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,61 +10,69 @@ use std::time::Instant;
 
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use tokio::sync::watch;
 
-use crate::config::Document;
-use crate::http::{Body, Prepared, route};
+use super::Shared;
+use super::generation::{Current, Generation};
+use super::track::{Requests, Tracked};
+use crate::http::{Body, Router, route};
 use crate::log;
 use crate::metrics::Metrics;
-use crate::state::State;
 
-/// The per-request handler: read the current state, route, answer; then the access log line
-/// and the request counter, when they are on.
 #[derive(Clone)]
 pub(super) struct Service {
-    pub(super) state: watch::Receiver<Arc<State>>,
-    pub(super) metrics: Arc<Metrics>,
+    current: Current,
+    metrics: Arc<Metrics>,
     /// The client's address: the peer's, or the one a PROXY header gave.
-    pub(super) client: SocketAddr,
+    client: SocketAddr,
+    requests: Arc<Requests>,
+}
+
+impl Service {
+    pub fn new(shared: &Shared, client: SocketAddr, requests: Arc<Requests>) -> Service {
+        Service {
+            current: shared.current.clone(),
+            metrics: shared.metrics.clone(),
+            client,
+            requests,
+        }
+    }
 }
 
 impl hyper::service::Service<Request<Incoming>> for Service {
-    type Response = Response<Body>;
+    type Response = Response<Tracked>;
     type Error = Infallible;
-    type Future = std::future::Ready<Result<Response<Body>, Infallible>>;
+    type Future = std::future::Ready<Result<Response<Tracked>, Infallible>>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
-        let state = self.state.borrow();
+        let generation = self.current.load();
+        let response = self.answer(&generation, &req);
+        std::future::ready(Ok(response.map(|body| self.requests.start(body))))
+    }
+}
+
+impl Service {
+    fn answer(&self, generation: &Generation, req: &Request<Incoming>) -> Response<Body> {
         // A clock read only when the log line will carry the duration.
-        let started = state.config.access_log.then(Instant::now);
-        let response = answer(&state, &req);
+        let started = generation.access_log.then(Instant::now);
+        let router = &generation.router;
+        let response = contained(router, req);
         if let Some(started) = started {
-            access_log(&req, &response, self.client, started);
+            access_log(req, &response, self.client, started);
         }
-        if state.config.listen.metrics.is_some() {
-            let domain = state.site(|| route::host(&req)).map_or("", |s| &s.name);
-            let document = document(&state, req.uri().path());
-            self.metrics
-                .request(domain, document, response.status().as_u16());
+        if generation.count_requests {
+            let domain = router.site(|| route::host(req)).map_or("", |s| &s.name);
+            let document = router.label(req.uri().path());
+            let status = response.status().as_u16();
+            self.metrics.request(domain, document, status);
         }
-        std::future::ready(Ok(response))
+        response
     }
 }
 
 /// [`route()`], except that a panic (a bug) costs one 500 rather than the connection.
-fn answer<B>(state: &State, req: &Request<B>) -> Response<Body> {
-    contain(|| route(state, req), &state.fixed.internal_error)
-}
-
-fn contain(f: impl FnOnce() -> Response<Body>, fallback: &Prepared) -> Response<Body> {
-    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| fallback.response(false))
-}
-
-fn document(state: &State, path: &str) -> &'static str {
-    if state.config.health.path.as_deref() == Some(path) {
-        return "health";
-    }
-    Document::from_path(path).map_or("other", Document::name)
+fn contained<B>(router: &Router, req: &Request<B>) -> Response<Body> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| route(router, req)))
+        .unwrap_or_else(|_| router.fixed.internal_error.response(false))
 }
 
 fn access_log<B>(
@@ -82,20 +91,4 @@ fn access_log<B>(
         response.status().as_u16(),
         started.elapsed().as_micros()
     ));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_panicking_router_costs_one_500_not_the_process() {
-        let loaded = crate::config::parse(std::path::Path::new("t.toml"), "[listen]\nhttp=[\"127.0.0.1:0\"]\n[[domain]]\nname=\"a.test\"\nserver=\"m.a.test:443\"\n").unwrap();
-        let state = State::without_certs(loaded.config);
-        let response = contain(|| panic!("a bug in routing"), &state.fixed.internal_error);
-        assert_eq!(response.status(), 500);
-        assert_eq!(response.headers()["access-control-allow-origin"], "*");
-        let req = Request::get("/.well-known/matrix/server").body(()).unwrap();
-        assert_eq!(answer(&state, &req).status(), 200);
-    }
 }

@@ -3,19 +3,22 @@
 //! connections in the kernel instead of refusing them. We only ever close our copy, never
 //! `shutdown()` it: that would stop the socket for PID 1 too.
 
-use socket2::{Socket, Type};
-use tokio::net::TcpListener;
-
-use crate::server::{Listener, Proto};
-
 /// The first passed descriptor (`SD_LISTEN_FDS_START`).
 const FIRST_FD: i32 = 3;
+/// More passed sockets than this is a broken environment, not a configuration.
+const MAX_FDS: i32 = 64;
 
-/// The sockets systemd passed to this process, if any. A socket named `http` (systemd's
-/// `FileDescriptorName=http`) is plain HTTP; every other name, and none, means TLS, so a
-/// typo never serves plain text where TLS was meant. `http-proxy` and `https-proxy` expect a
-/// PROXY protocol header first.
-pub fn listeners() -> Result<Vec<Listener>, String> {
+/// A socket systemd passed, with its `FileDescriptorName=` (empty if it has none).
+#[derive(Debug)]
+pub struct Activated {
+    pub listener: std::net::TcpListener,
+    pub name: String,
+}
+
+/// The sockets systemd passed to this process, if any. Call it before opening any descriptor
+/// of our own, so that descriptors from 3 on are systemd's. Each is checked to be a listening
+/// TCP socket before it is taken.
+pub fn listeners() -> Result<Vec<Activated>, String> {
     let pid_matches = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.parse::<u32>().ok())
@@ -23,49 +26,25 @@ pub fn listeners() -> Result<Vec<Listener>, String> {
     let Some(count) = std::env::var("LISTEN_FDS").ok().filter(|_| pid_matches) else {
         return Ok(Vec::new());
     };
-    let count: i32 = count
-        .parse()
-        .map_err(|_| format!("LISTEN_FDS={count} is not a number"))?;
+    let count: i32 = match count.parse() {
+        Ok(n) if (0..=MAX_FDS).contains(&n) => n,
+        _ => {
+            return Err(format!(
+                "socket activation: LISTEN_FDS={count} is not a number from 0 to {MAX_FDS}"
+            ));
+        }
+    };
     let names = std::env::var("LISTEN_FDNAMES").unwrap_or_default();
     let mut names = names.split(':');
-    (0..count)
-        .map(|i| {
-            let (proto, proxy) = match names.next() {
-                Some("http") => (Proto::Http, false),
-                Some("http-proxy") => (Proto::Http, true),
-                Some("https-proxy") => (Proto::Https, true),
-                _ => (Proto::Https, false),
-            };
-            take(FIRST_FD + i, proto, proxy)
+    (FIRST_FD..FIRST_FD + count)
+        .map(|fd| {
+            let name = names.next().unwrap_or_default().to_owned();
+            let owned = crate::sys::take_listening_socket(fd)
+                .map_err(|why| format!("socket activation: descriptor {fd} {why}"))?;
+            Ok(Activated {
+                listener: owned.into(),
+                name,
+            })
         })
         .collect()
-}
-
-fn take(fd: i32, proto: Proto, proxy_protocol: bool) -> Result<Listener, String> {
-    let owned = crate::sys::take_inherited_fd(fd)
-        .ok_or_else(|| format!("socket activation: descriptor {fd} is not open"))?;
-    let socket = Socket::from(owned);
-    let is_stream = socket.r#type().map(|t| t == Type::STREAM).unwrap_or(false);
-    if !is_stream
-        || socket
-            .local_addr()
-            .ok()
-            .and_then(|a| a.as_socket())
-            .is_none()
-    {
-        return Err(format!(
-            "socket activation: descriptor {fd} is not a TCP socket (use ListenStream= with an IP address)"
-        ));
-    }
-    // tokio requires non-blocking sockets; systemd passes them blocking.
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| format!("socket activation: descriptor {fd}: {e}"))?;
-    let tcp = TcpListener::from_std(socket.into())
-        .map_err(|e| format!("socket activation: descriptor {fd}: {e}"))?;
-    Ok(Listener {
-        tcp,
-        proto,
-        proxy_protocol,
-    })
 }

@@ -1,30 +1,29 @@
-//! TLS: certificate files ([`certs`]), the SNI choice among them ([`resolver`]), and the one
-//! rustls server config every TLS listener shares.
+//! TLS: certificate files ([`certs`]) loaded into a [`CertStore`] ([`mod@load`]), the SNI
+//! choice among them ([`resolver`]), and the one rustls server config every TLS listener
+//! shares. Knows the config's paths, nothing of HTTP or of what is served.
 
 pub mod certs;
+pub mod load;
 pub mod resolver;
+pub mod store;
 mod x509;
 
 use std::sync::Arc;
 
 use rustls::{ServerConfig, SignatureScheme};
-use tokio::sync::watch;
-
-use crate::state::State;
 
 pub use certs::Pair;
-pub use resolver::CertStore;
+pub use load::{Loaded, load};
+pub use store::{CertStore, Certs};
 
 /// The server config for every TLS listener. It is built once: certificates are looked up in
-/// the current [`State`] on every handshake, so a reload changes them without touching the
-/// listeners, and the session cache and ticket keys survive reloads.
-pub fn server_config(
-    state: watch::Receiver<Arc<State>>,
-) -> Result<Arc<ServerConfig>, rustls::Error> {
+/// the current [`CertStore`] on every handshake, so a reload changes them without touching
+/// the listeners, and the session cache and ticket keys survive reloads.
+pub fn server_config(certs: Certs) -> Result<Arc<ServerConfig>, rustls::Error> {
     let mut config = ServerConfig::builder_with_provider(certs::provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver::Resolver::new(state)));
+        .with_cert_resolver(Arc::new(resolver::Resolver::new(certs)));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     // Our cipher-suite order (see `certs::provider`), not the client's.
     config.ignore_client_order = true;
@@ -32,16 +31,15 @@ pub fn server_config(
     // default in-memory session cache for clients that do not take tickets.
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
     // One TLS 1.3 ticket per handshake, not rustls' default two: a client fetching a document
-    // makes one connection at a time and gets a fresh ticket on each. bench/run.sh (A/B, 2
-    // rounds of 5 s): 147.8 -> 139.4 µs of server CPU per full ECDSA handshake, 110.8 -> 108.2
-    // per resumed one.
+    // makes one connection at a time and gets a fresh ticket on each, so the second ticket is
+    // work (an encryption and a write) for nothing. The A/B is in BENCHMARKS.md.
     config.send_tls13_tickets = 1;
     Ok(Arc::new(config))
 }
 
 /// Pays the crypto library's lazy initialisation (CPU feature detection, first key
 /// generation, first signature with each key) before READY, so no client's handshake does.
-pub fn warm_up(state: &State) {
+pub fn warm_up(pairs: &[Pair]) {
     for group in certs::provider().kx_groups.iter() {
         let _ = group.start();
     }
@@ -51,7 +49,7 @@ pub fn warm_up(state: &State) {
         SignatureScheme::ED25519,
         SignatureScheme::RSA_PSS_SHA256,
     ];
-    for pair in &state.pairs {
+    for pair in pairs {
         if let Some(signer) = pair.key.key.choose_scheme(&schemes) {
             let _ = signer.sign(b"warm-up");
         }

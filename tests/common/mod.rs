@@ -25,8 +25,10 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use wellknownd::server::{self, Shared, Shutdown};
-use wellknownd::state::State;
+use wellknownd::metrics::Metrics;
+use wellknownd::reload::Built;
+use wellknownd::server::{self, Current, Shared, Shutdown};
+use wellknownd::tls::Certs;
 
 /// Bound on every await in the tests: far above anything loopback needs, short enough that a
 /// hang fails the test instead of the CI run.
@@ -123,7 +125,10 @@ pub fn server_tls(pki: &Pki, names: &[&str]) -> Arc<rustls::ServerConfig> {
 pub struct TestServer {
     pub https: Vec<SocketAddr>,
     pub http: Vec<SocketAddr>,
-    pub state: watch::Sender<Arc<State>>,
+    /// What a reload would swap: the generation serving and the certificates.
+    pub current: Current,
+    pub certs: Certs,
+    pub metrics: Arc<Metrics>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -132,14 +137,16 @@ impl TestServer {
     /// Writes `config` to `config.toml` in the PKI directory, loads it as the daemon does and
     /// serves it. Listen addresses should use port 0.
     pub async fn start(pki: &Pki, config: &str) -> TestServer {
-        let state = load(pki, config);
-        let listeners = wellknownd::run::bind(&state.config).unwrap();
-        TestServer::start_on(state, listeners)
+        let built = load(pki, config);
+        let listeners = wellknownd::run::bind(&built.config).unwrap();
+        TestServer::start_on(built, listeners)
     }
 
-    /// Serves `state` on listeners the test bound itself.
-    pub fn start_on(state: State, listeners: Vec<server::Listener>) -> TestServer {
-        let (state, shared) = Shared::new(state).unwrap();
+    /// Serves `built` on listeners the test bound itself.
+    pub fn start_on(built: Built, listeners: Vec<server::Listener>) -> TestServer {
+        let (current, certs) = (built.generation().current(), built.certs.shared());
+        let metrics = Arc::<Metrics>::default();
+        let shared = Shared::new(current.clone(), certs.clone(), metrics.clone()).unwrap();
         let (stop, shutdown) = Shutdown::channel();
         let (mut https, mut http, mut tasks) = (vec![], vec![], vec![]);
         for l in listeners {
@@ -157,7 +164,9 @@ impl TestServer {
         TestServer {
             https,
             http,
-            state,
+            current,
+            certs,
+            metrics,
             stop,
             tasks,
         }
@@ -181,12 +190,10 @@ impl TestServer {
 }
 
 /// Writes `config` to `config.toml` in the PKI directory and loads it as the daemon does.
-pub fn load(pki: &Pki, config: &str) -> State {
+pub fn load(pki: &Pki, config: &str) -> Built {
     let path = pki.write("config.toml", config);
     let loaded = wellknownd::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    State::build(loaded.config)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .state
+    Built::new(loaded.config).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// How the client talks to the server.

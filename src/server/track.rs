@@ -1,0 +1,88 @@
+//! What a connection's requests are doing, counted by the service (a request starts when it
+//! is handed to us) and by its response body (the request is finished when hyper has taken
+//! the whole body and drops it). The supervisor compares samples of these counters on its
+//! tick; nothing here reads a clock.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+
+/// A connection's request counters. HTTP/2 streams finish on other tasks, hence atomics.
+#[derive(Debug, Default)]
+pub(super) struct Requests {
+    started: AtomicU64,
+    finished: AtomicU64,
+}
+
+/// A sample of [`Requests`], compared tick to tick.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Sample {
+    pub started: u64,
+    pub finished: u64,
+}
+
+impl Sample {
+    /// Requests handed to us whose response hyper has not finished taking.
+    pub fn in_flight(&self) -> bool {
+        self.started != self.finished
+    }
+}
+
+impl Requests {
+    pub fn sample(&self) -> Sample {
+        // `finished` first: read the other way round, a request finishing in between would
+        // look like one more finished than started.
+        let finished = self.finished.load(Ordering::Relaxed);
+        Sample {
+            started: self.started.load(Ordering::Relaxed),
+            finished,
+        }
+    }
+
+    /// A request was handed to us; its response's body is `body`.
+    pub fn start(self: &Arc<Self>, body: crate::http::Body) -> Tracked {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        Tracked {
+            body,
+            requests: self.clone(),
+        }
+    }
+}
+
+/// A response body that finishes its request when dropped, however the response ends (sent,
+/// reset by the client, connection closed).
+#[derive(Debug)]
+pub(crate) struct Tracked {
+    body: crate::http::Body,
+    requests: Arc<Requests>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.requests.finished.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
