@@ -6,6 +6,7 @@
 //! connections the same way), and a new hyper connection takes over with those bytes in
 //! front.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -18,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::io::Prefixed;
 use super::service::Service;
 use super::supervise::{Supervised, Verdict, Watch, supervise};
+use super::track::Requests;
 use super::wire::Wire;
 use super::{Shared, Shutdown};
 
@@ -47,7 +49,11 @@ pub(super) async fn serve<IO>(
     loop {
         watch.begin();
         let wire = Wire::new(io, automatic.clone());
-        let mut conn = H1(builder.serve_connection(TokioIo::new(wire), service));
+        let requests = service.requests();
+        let mut conn = H1(
+            builder.serve_connection(TokioIo::new(wire), service),
+            requests,
+        );
         let verdict = supervise(&mut conn, watch, true, &mut shutdown).await;
         let parts = conn.0.into_parts();
         service = parts.service;
@@ -69,6 +75,7 @@ pub(super) async fn serve<IO>(
 /// down, so the stream can be parked.
 struct H1<IO: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     http1::Connection<TokioIo<Wire<IO>>, Service>,
+    Arc<Requests>,
 );
 
 impl<IO: AsyncRead + AsyncWrite + Unpin + Send + 'static> Supervised for H1<IO> {
@@ -78,6 +85,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin + Send + 'static> Supervised for H1<IO> 
 
     fn graceful(&mut self) {
         std::pin::Pin::new(&mut self.0).graceful_shutdown();
+    }
+
+    fn aged(&mut self) -> bool {
+        self.1.close_next();
+        false
     }
 }
 

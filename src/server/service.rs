@@ -8,6 +8,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
+use http::header::{self, HeaderValue};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 
@@ -38,6 +39,12 @@ impl Service {
     }
 }
 
+impl Service {
+    pub fn requests(&self) -> Arc<Requests> {
+        self.requests.clone()
+    }
+}
+
 impl hyper::service::Service<Request<Incoming>> for Service {
     type Response = Response<Tracked>;
     type Error = Infallible;
@@ -45,7 +52,11 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let generation = self.current.load();
-        let response = self.answer(&generation, &req);
+        let mut response = self.answer(&generation, &req);
+        if self.requests.closing() {
+            let close = HeaderValue::from_static("close");
+            response.headers_mut().insert(header::CONNECTION, close);
+        }
         std::future::ready(Ok(response.map(|body| self.requests.start(body))))
     }
 }

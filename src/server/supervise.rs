@@ -8,7 +8,8 @@
 //! - **stalled**: requests in flight but none finished for the idle timeout (a client that
 //!   stopped reading, or set its HTTP/2 window to zero): cut.
 //! - **aged**: open for `limits.max_connection_age`: end gracefully however busy, so no
-//!   client holds a slot for days; responses under way are finished, never cut.
+//!   client holds a slot for days (HTTP/2 GOAWAY, HTTP/1.1 `Connection: close` on the next
+//!   response); responses under way are finished, never cut.
 //! - **quiet** (HTTP/1.1 only, once it served a request): idle for one tick: park it (see
 //!   [`super::h1`]).
 //!
@@ -31,6 +32,13 @@ pub(super) trait Supervised {
     /// HTTP/2: GOAWAY. HTTP/1.1: close when idle, else after the response under way (with
     /// `Connection: close`).
     fn graceful(&mut self);
+    /// Past `limits.max_connection_age`. HTTP/2: GOAWAY. HTTP/1.1: `Connection: close` on
+    /// the next response (closing between requests would race a request on the wire).
+    /// Whether the connection is closing now.
+    fn aged(&mut self) -> bool {
+        self.graceful();
+        true
+    }
 }
 
 /// How a supervised connection ended.
@@ -70,8 +78,8 @@ pub(super) async fn supervise(
             due = watch.next(park && !closing) => match due {
                 Due::Stalled => return Verdict::Cut,
                 Due::Idle if closing => return Verdict::Cut,
-                Due::Aged if closing => {}
-                Due::Quiet | Due::Idle | Due::Aged => {
+                Due::Aged => closing |= conn.aged(),
+                Due::Quiet | Due::Idle => {
                     conn.graceful();
                     parking = due == Due::Quiet;
                     closing = true;
@@ -131,14 +139,9 @@ impl<'a> Watch<'a> {
     }
 
     /// How long a parked connection may wait for its client: what is left of the idle
-    /// timeout and of its age, whichever ends first.
+    /// timeout. (Past its age, its next response closes it.)
     pub fn parked_for(&self) -> Duration {
-        let idle = self.limits.idle_timeout.saturating_sub(self.idle_for);
-        let age = self
-            .limits
-            .max_connection_age
-            .saturating_sub(self.opened.elapsed());
-        idle.min(age)
+        self.limits.idle_timeout.saturating_sub(self.idle_for)
     }
 
     /// Sleeps tick by tick until something is due.

@@ -5,7 +5,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -16,6 +16,9 @@ use hyper::body::{Body, Frame, SizeHint};
 pub(super) struct Requests {
     started: AtomicU64,
     finished: AtomicU64,
+    /// HTTP/1.1 past `limits.max_connection_age`: the next response says `Connection:
+    /// close`, and hyper closes the connection after it.
+    close_next: AtomicBool,
 }
 
 /// A sample of [`Requests`], compared tick to tick.
@@ -41,6 +44,14 @@ impl Requests {
             started: self.started.load(Ordering::Relaxed),
             finished,
         }
+    }
+
+    pub fn close_next(&self) {
+        self.close_next.store(true, Ordering::Relaxed);
+    }
+
+    pub fn closing(&self) -> bool {
+        self.close_next.load(Ordering::Relaxed)
     }
 
     /// A request was handed to us; its response's body is `body`.
