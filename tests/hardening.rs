@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::raw::{self, until_closed};
 use common::{Pki, TestServer, Via, server_document, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -34,19 +34,6 @@ async fn assert_served(pki: &Pki, server: &TestServer) {
     }
     let (status, body) = server_document(pki, server.plain(), Via::Plain, "example.com").await;
     assert_eq!((status, body.as_str()), OK);
-}
-
-/// Reads until the server closes; what it sent before.
-async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut out = Vec::new();
-    let _ = within(stream.read_to_end(&mut out)).await;
-    out
-}
-
-async fn raw_request(addr: SocketAddr, bytes: &[u8]) -> String {
-    let mut s = within(TcpStream::connect(addr)).await.unwrap();
-    within(s.write_all(bytes)).await.unwrap();
-    String::from_utf8_lossy(&until_closed(&mut s).await).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +85,7 @@ async fn oversized_heads_get_431_and_requests_carry_no_body() {
         "GET /.well-known/matrix/server HTTP/1.1\r\nHost: example.com\r\nX-Big: {}\r\n\r\n",
         "a".repeat(10_000)
     );
-    let answer = raw_request(server.plain(), big.as_bytes()).await;
+    let answer = raw::request(server.plain(), big.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
     let h2 = common::request(
         "GET",
@@ -153,13 +140,13 @@ async fn garbage_truncated_hellos_and_plain_http_on_the_tls_port_are_closed() {
         &client_hello_start[..],
         b"GET /.well-known/matrix/server HTTP/1.1\r\nHost: example.com\r\n\r\n",
     ] {
-        let answer = raw_request(server.tls(), bytes).await;
+        let answer = raw::request(server.tls(), bytes).await;
         assert!(
             !answer.contains("m.server"),
             "no document over plain text: {answer:?}"
         );
     }
-    let answer = raw_request(server.plain(), b"\x16\x03\x01\x00\x05hello").await;
+    let answer = raw::request(server.plain(), b"\x16\x03\x01\x00\x05hello").await;
     assert!(
         answer.is_empty() || answer.starts_with("HTTP/1.1 400"),
         "{answer}"

@@ -6,6 +6,7 @@
 pub mod dns;
 pub mod fake;
 pub mod probe;
+pub mod raw;
 
 use std::future::Future;
 use std::io::{BufRead, BufReader};
