@@ -207,6 +207,19 @@ async fn metrics_count_requests_reloads_and_certificate_expiry() {
     assert_eq!(r.status, 404);
     kill("HUP", b.daemon.child.id());
     b.daemon.line("reloaded");
+    // A reload the daemon refuses: counted as failed, the previous config still serving.
+    let config = b.pki.path("config.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        good.replace("matrix.example.com:443", "https://matrix.example.com"),
+    )
+    .unwrap();
+    kill("HUP", b.daemon.child.id());
+    b.daemon.line("reload failed");
+    std::fs::write(&config, good).unwrap();
+    let (status, body) = server_document(&b.pki, b.http, Via::Plain, "example.com").await;
+    assert_eq!((status, body.as_str()), (200, SERVER));
     let r = common::call(
         &b.pki,
         b.metrics,
@@ -222,12 +235,12 @@ async fn metrics_count_requests_reloads_and_certificate_expiry() {
     let expiry = wellknownd::civil::days_from_civil(4096, 1, 1) * 86_400;
     let dir = b.pki.dir.path().display();
     for line in [
-        "wellknownd_requests_total{domain=\"example.com\",document=\"server\",status=\"200\"} 2"
+        "wellknownd_requests_total{domain=\"example.com\",document=\"server\",status=\"200\"} 3"
             .to_string(),
         "wellknownd_requests_total{domain=\"example.com\",document=\"other\",status=\"404\"} 1"
             .into(),
         "wellknownd_reloads_total{result=\"ok\"} 1".into(),
-        "wellknownd_reloads_total{result=\"failed\"} 0".into(),
+        "wellknownd_reloads_total{result=\"failed\"} 1".into(),
         "wellknownd_config_generation 1".into(),
         "wellknownd_tls_handshake_failures_total 0".into(),
         "# TYPE wellknownd_open_connections gauge".into(),

@@ -317,7 +317,9 @@ async fn idle_keep_alive_connections_are_parked_and_resumed() {
         };
         within(s.write_all(get.as_bytes())).await.unwrap();
         assert!(answers(&mut s, 1).await.starts_with("HTTP/1.1 200 OK"));
+        assert_eq!(parked(&server), 0, "busy a moment ago: not parked yet");
         pause().await;
+        assert_eq!(parked(&server), 1, "quiet for a tick: parked");
         within(s.write_all(get.repeat(2).as_bytes())).await.unwrap();
         assert_eq!(
             answers(&mut s, 2).await.matches("HTTP/1.1 200 OK").count(),
@@ -329,6 +331,7 @@ async fn idle_keep_alive_connections_are_parked_and_resumed() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         within(s.write_all(tail.as_bytes())).await.unwrap();
         assert!(answers(&mut s, 1).await.starts_with("HTTP/1.1 200 OK"));
+        assert_eq!(parked(&server), 0, "resumed");
     }
     // Stopping the daemon closes a parked connection at once, not at its idle timeout (10 s).
     let mut parked = within(TcpStream::connect(server.plain())).await.unwrap();
@@ -343,6 +346,16 @@ async fn idle_keep_alive_connections_are_parked_and_resumed() {
         started.elapsed()
     );
     assert!(until_closed(&mut parked).await.is_empty());
+}
+
+/// `wellknownd_parked_connections`, as the metrics listener would show it.
+fn parked(server: &TestServer) -> i64 {
+    let text = server.metrics.render();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("wellknownd_parked_connections "));
+    line.and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"))
 }
 
 trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}

@@ -75,6 +75,50 @@ async fn an_http2_client_that_only_pings_is_closed_at_the_idle_timeout() {
     server.stop().await;
 }
 
+/// An HTTP/2 client that opens its window to nothing holds its responses in flight for ever
+/// without reading them: not idle, but stalled, and cut once nothing finished for the idle
+/// timeout. Another client is served meanwhile.
+#[tokio::test]
+async fn an_http2_client_that_reads_nothing_is_cut_when_stalled() {
+    let (pki, server) = start(
+        "https = [\"127.0.0.1:0\"]",
+        "idle_timeout_secs = 2\nheader_timeout_secs = 10",
+    )
+    .await;
+    let tcp = within(TcpStream::connect(server.tls())).await.unwrap();
+    let config = common::client_config(&pki, rustls::ALL_VERSIONS, b"h2");
+    let name = rustls::pki_types::ServerName::try_from("example.com").unwrap();
+    let tls = within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
+        .await
+        .unwrap();
+    let (client, connection) = within(
+        h2::client::Builder::new()
+            .initial_window_size(0)
+            .handshake::<_, bytes::Bytes>(tls),
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let connection = tokio::spawn(connection);
+    let mut client = within(client.ready()).await.unwrap();
+    let req = http::Request::get("https://example.com/.well-known/matrix/server")
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(req, true).unwrap();
+    let response = within(response).await.unwrap();
+    assert_eq!(response.status(), 200, "the head arrives; the body cannot");
+    let (status, body) = server_document(&pki, server.tls(), Via::H2, "example.com").await;
+    assert_eq!((status, body.as_str()), OK);
+    let _ = within(connection).await.unwrap();
+    let cut_after = started.elapsed();
+    assert!(
+        cut_after >= Duration::from_millis(1500) && cut_after < Duration::from_secs(5),
+        "cut after {cut_after:?}"
+    );
+    drop((client, response));
+    server.stop().await;
+}
+
 /// A TCP connection to `addr` from `source` (another loopback address).
 async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();

@@ -103,3 +103,59 @@ fn access_log<B>(
         started.elapsed().as_micros()
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use crate::config::ListenOptions;
+    use crate::server::{Generation, Listener, Proto, Shared, Shutdown, serve};
+
+    /// A bug in routing (the router's test-only panic) costs that request a 500 with CORS,
+    /// through the real entry point, and the connection goes on serving.
+    #[tokio::test]
+    async fn a_panicking_router_costs_one_500_not_the_connection() {
+        let text = "[listen]\nhttp = [\"127.0.0.1:0\"]\n[[domain]]\nname = \"a.test\"\nserver = \"m.a.test:443\"\n";
+        let config = crate::config::parse(std::path::Path::new("t.toml"), text)
+            .unwrap()
+            .config;
+        let generation = Generation::new(crate::http::Router::new(&config), &config);
+        let certs = crate::tls::CertStore::default().shared();
+        let shared = Shared::new(generation.current(), certs, Default::default()).unwrap();
+        let listener = Listener::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            Proto::Http,
+            ListenOptions::default(),
+        )
+        .unwrap();
+        let addr = listener.tcp.local_addr().unwrap();
+        let (stop, shutdown) = Shutdown::channel();
+        let served = tokio::spawn(serve(listener, shared, shutdown));
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let requests = "GET /test/panic HTTP/1.1\r\nHost: a.test\r\n\r\n\
+            GET /.well-known/matrix/server HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n";
+        s.write_all(requests.as_bytes()).await.unwrap();
+        let mut answers = String::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut answers));
+        let _ = read.await.unwrap();
+        assert!(
+            answers.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{answers}"
+        );
+        assert!(
+            answers.contains("\r\naccess-control-allow-origin: *\r\n"),
+            "{answers}"
+        );
+        assert!(
+            answers.ends_with(r#"{"m.server":"m.a.test:443"}"#),
+            "{answers}"
+        );
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), served)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
