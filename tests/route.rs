@@ -202,59 +202,57 @@ async fn head_keeps_content_length_and_drops_the_body() {
     assert_eq!(body(r).await, "");
 }
 
+/// The keys a config table accepts, as its type declares them: what serde's
+/// `deny_unknown_fields` lists when it refuses an unknown one.
+fn keys_of<T: serde::de::DeserializeOwned + std::fmt::Debug>() -> Vec<String> {
+    let e = toml::from_str::<T>("zzz_not_a_key = 1")
+        .unwrap_err()
+        .to_string();
+    let listed = e
+        .split_once("expected one of ")
+        .or_else(|| e.split_once("expected "))
+        .unwrap_or_else(|| panic!("{e}"))
+        .1;
+    listed
+        .split(',')
+        .filter_map(|k| k.trim().strip_prefix('`')?.split('`').next())
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn the_example_config_is_valid_and_documents_every_key() {
+    use wellknownd::config::file::*;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
     let loaded = wellknownd::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.config.domains.len(), 2);
     let text = std::fs::read_to_string(&path).unwrap();
-    for key in [
-        "cache_max_age_secs",
-        "certificate_check_secs",
-        "proxy_protocol",
-        "[limits]",
-        "handshake_timeout_secs",
-        "header_timeout_secs",
-        "idle_timeout_secs",
-        "max_header_bytes",
-        "max_connections",
-        "[health]",
-        "path",
-        "shutdown_delay_secs",
-        "[metrics]",
-        "listen",
-        "[log]",
-        "access",
-        "shutdown_grace_secs",
-        "[listen]",
-        "https",
-        "http",
-        "[tls]",
-        "certificate",
-        "private_key",
-        "[[domain]]",
-        "name",
-        "server",
-        "default",
-        "redirect",
-        "allow_http_urls",
-        "[domain.client]",
-        "homeserver",
-        "identity_server",
-        "[domain.client.extra]",
-        "[domain.support]",
-        "page",
-        "[[domain.support.contacts]]",
-        "role",
-        "matrix_id",
-        "email_address",
-        "[domain.policy_server]",
-        "ed25519",
-        "[domain.tls]",
-    ] {
-        assert!(
-            text.contains(key),
-            "config.example.toml does not mention {key}"
-        );
+    let tables = [
+        ("", keys_of::<ConfigFile>()),
+        ("listen", keys_of::<ListenFile>()),
+        ("listen.https[]", keys_of::<ListenerTable>()),
+        ("limits", keys_of::<LimitsFile>()),
+        ("health", keys_of::<HealthFile>()),
+        ("metrics", keys_of::<MetricsFile>()),
+        ("log", keys_of::<LogFile>()),
+        ("tls", keys_of::<TlsFile>()),
+        ("domain", keys_of::<DomainFile>()),
+        ("domain.client", keys_of::<ClientFile>()),
+        ("domain.support", keys_of::<SupportFile>()),
+        ("domain.support.contacts", keys_of::<ContactFile>()),
+        ("domain.policy_server", keys_of::<PolicyServerFile>()),
+    ];
+    assert!(tables.iter().map(|(_, k)| k.len()).sum::<usize>() > 40);
+    for (table, keys) in tables {
+        for key in keys {
+            // Set (or commented out) as `key =`, or opened as a table `[...key]`.
+            let documented = [format!("{key} ="), format!("[{key}]"), format!(".{key}]")]
+                .iter()
+                .any(|form| text.contains(form.as_str()));
+            assert!(
+                documented,
+                "config.example.toml does not document {table}.{key}"
+            );
+        }
     }
 }
