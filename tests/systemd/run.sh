@@ -43,7 +43,7 @@ if [ ! -x "$root/usr/lib/systemd/systemd" ] || [ ! -x "$root/usr/bin/kill" ]; th
 fi
 
 # --- what goes into the container ---------------------------------------------------------
-cargo run --quiet --release --example mint -- "$work/certs" cert1=example.com cert2=example.com
+cargo run --quiet --release --example mint -- "$work/certs" cert1=example.com cert2=example.com cert3=example.com
 le=$work/letsencrypt
 mkdir -p "$le/archive/example.com" "$le/live/example.com" "$work/etc"
 install -m 644 "$work/certs/cert1.crt" "$le/archive/example.com/fullchain1.pem"
@@ -51,10 +51,10 @@ install -m 600 "$work/certs/cert1.key" "$le/archive/example.com/privkey1.pem"
 ln -s ../../archive/example.com/fullchain1.pem "$le/live/example.com/fullchain.pem"
 ln -s ../../archive/example.com/privkey1.pem "$le/live/example.com/privkey.pem"
 
-config() { # $1: homeserver URL; $2: m.server
+config() { # $1: homeserver URL; $2: m.server; $3: certificate (default: the credential)
     cat >"$work/etc/config.toml.new" <<EOF
 [tls]
-certificate = "fullchain.pem"
+certificate = "${3:-fullchain.pem}"
 private_key = "privkey.pem"
 
 [[domain]]
@@ -163,6 +163,20 @@ body=$(curl_ct https://example.com/.well-known/matrix/client)
 [ "$body" = '{"m.homeserver":{"base_url":"https://matrix2.example.com"}}' ] || fail "after bad reload: $body"
 [ "$(in_ct systemctl is-active wellknownd.service)" = active ] || fail "not active after a bad reload"
 ok "bad config: systemctl reload fails, the old config keeps serving"
+
+# A certificate that does not match its key (cert3 beside the credential's privkey.pem): the
+# daemon refuses it, `systemctl reload` fails with its reason, the old state serves on.
+install -m 644 "$work/certs/cert3.crt" "$work/etc/other.crt"
+before=$(serial_ct)
+config https://matrix3.example.com matrix.example.com:443 /etc/wellknownd/other.crt
+if in_ct systemctl reload wellknownd.service 2>/dev/null; then fail "reload with a mismatched key succeeded"; fi
+in_ct journalctl --no-pager -u wellknownd.service | grep -q "refused, still serving the previous state: .*is not the key of /etc/wellknownd/other.crt" \
+    || fail "no reason for the refused reload in the journal"
+body=$(curl_ct https://example.com/.well-known/matrix/client)
+[ "$body" = '{"m.homeserver":{"base_url":"https://matrix2.example.com"}}' ] || fail "after refused reload: $body"
+[ "$(serial_ct)" = "$before" ] || fail "the certificate changed after a refused reload"
+[ "$(in_ct systemctl is-active wellknownd.service)" = active ] || fail "not active after a refused reload"
+ok "certificate not matching its key: systemctl reload fails, the old certificate and config serve"
 
 # --- journal priorities ---------------------------------------------------------------------
 config https://matrix2.example.com matrix.example.net:443
