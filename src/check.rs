@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::build::Built;
 use crate::config::{self, Document};
 use crate::http::Prepared;
-use crate::reload::Built;
 
 /// What `check` found: the report for stdout and the warnings for stderr.
 #[derive(Debug)]

@@ -20,8 +20,8 @@
 //!    request answered by `route()` from the current [`server::Generation`] (one lock-free
 //!    load), each connection ended by one supervisor (idle, stalled, aged, draining).
 //!    [`server::scrape`] serves the [`metrics`] (counters and their text only).
-//! 5. [`reload`]: building everything a config yields ([`reload::Built`]) and swapping it in
-//!    while serving; [`run`]: the daemon's life (signals, load, bind, serve, reload on SIGHUP
+//! 5. [`build`]: everything a config yields ([`build::Built`]: the router, the certificate
+//!    store); [`reload`]: building a new one and swapping it in while serving; [`run`]: the daemon's life (signals, load, bind, serve, reload on SIGHUP
 //!    or [`control`] request, stop on SIGTERM); [`check`]: the `wellknownd check` report;
 //!    [`cli`]: the command line.
 //! 6. [`probe`]: `wellknownd probe DOMAIN`, the outside check of a deployment (documents,
@@ -60,6 +60,7 @@
 #![deny(unsafe_code)]
 
 pub mod base64;
+pub mod build;
 pub mod check;
 pub mod civil;
 pub mod cli;

@@ -9,59 +9,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::build::Built;
 use crate::config::{self, Config};
-use crate::http::Router;
 use crate::log;
 use crate::metrics::{CertificateExpiry, Metrics};
 use crate::server::{Current, Generation};
 use crate::systemd::Notifier;
 use crate::tls::certs::Stamp;
-use crate::tls::{self, CertStore, Certs, Pair};
-
-/// Everything one config yields, built whole before any of it serves.
-#[derive(Debug)]
-pub struct Built {
-    pub config: Config,
-    pub router: Router,
-    pub certs: CertStore,
-    /// Every certificate pair loaded, for expiry reports and renewal checks.
-    pub pairs: Vec<Pair>,
-    /// What the operator should hear about the certificates.
-    pub warnings: Vec<String>,
-}
-
-impl Built {
-    /// Loads every certificate the config names and prepares every response.
-    pub fn new(config: Config) -> Result<Built, config::Error> {
-        let tls::Loaded {
-            store,
-            pairs,
-            warnings,
-        } = tls::load(&config)?;
-        Ok(Built {
-            router: Router::new(&config),
-            config,
-            certs: store,
-            pairs,
-            warnings,
-        })
-    }
-
-    /// Prepares every response but loads no certificate (plain-HTTP serving, `check --no-tls`).
-    pub fn without_certs(config: Config) -> Built {
-        Built {
-            router: Router::new(&config),
-            config,
-            certs: CertStore::default(),
-            pairs: Vec::new(),
-            warnings: Vec::new(),
-        }
-    }
-
-    pub fn generation(&self) -> Generation {
-        Generation::new(self.router.clone(), &self.config)
-    }
-}
+use crate::tls::{Certs, Pair};
 
 /// Why a reload changed nothing.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use common::{Pki, TestServer, Via, call};
 use rcgen::{CertificateParams, KeyPair};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use wellknownd::reload::Built;
+use wellknownd::build::Built;
 
 fn config(cert: &str, key: &str) -> String {
     format!(

@@ -14,11 +14,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
 use super::io::Prefixed;
+use super::listen::Proto;
 use super::per_ip::Slot;
 use super::service::Service;
+use super::shared::{Shared, Shutdown};
 use super::supervise::{Supervised, Watch, supervise};
 use super::track::Requests;
-use super::{Proto, Shared, Shutdown, h1, proxy};
+use super::{h1, proxy};
 use crate::config::ListenOptions;
 
 type Tls = tokio_rustls::server::TlsStream<Prefixed<TcpStream>>;

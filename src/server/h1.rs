@@ -18,10 +18,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::io::Prefixed;
 use super::service::Service;
+use super::shared::{Shared, Shutdown};
 use super::supervise::{Supervised, Verdict, Watch, supervise};
 use super::track::Requests;
 use super::wire::Wire;
-use super::{Shared, Shutdown};
 
 /// Parks between two heap trims ([`crate::sys::trim_heap`]). A trim walks the whole heap and
 /// holds the thread meanwhile (milliseconds on a heap of a few hundred MiB), so it is

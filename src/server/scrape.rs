@@ -15,7 +15,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 
-use super::{ACCEPT_BACKOFF, Listener, Shutdown};
+use super::listen::Listener;
+use super::shared::{ACCEPT_BACKOFF, Shutdown};
 use crate::metrics::Metrics;
 
 /// A scraper sends a small request promptly; anything slower is not one.

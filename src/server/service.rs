@@ -12,8 +12,8 @@ use http::header::{self, HeaderValue};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 
-use super::Shared;
 use super::generation::{Current, Generation};
+use super::shared::Shared;
 use super::track::{Requests, Tracked};
 use crate::http::{Body, Router, route};
 use crate::log;

@@ -21,7 +21,7 @@ use std::future::poll_fn;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::Shutdown;
+use super::shared::Shutdown;
 use super::track::{Requests, Sample};
 use crate::config::Limits;
 

@@ -26,8 +26,8 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use wellknownd::build::Built;
 use wellknownd::metrics::Metrics;
-use wellknownd::reload::Built;
 use wellknownd::server::{self, Current, Shared, Shutdown};
 use wellknownd::tls::Certs;
 
