@@ -21,9 +21,9 @@ pub const EXPIRY_WARNING_SECS: i64 = 14 * 86_400;
 ///
 /// Its cipher suites are reordered to put AES-128-GCM with SHA-256 first, and the server
 /// config makes that order win over the client's: OpenSSL clients ask for AES-256-GCM with
-/// SHA-384 first, whose key schedule runs on *ring*'s portable SHA-512 code, measured at 14%
-/// of the server's CPU on resumed handshakes. AES-128-GCM is the first choice of Mozilla's
-/// intermediate profile; the other suites stay available.
+/// SHA-384 first, whose key schedule runs on *ring*'s portable SHA-512 code, a large share of
+/// a resumed handshake's CPU (the profile is in BENCHMARKS.md). AES-128-GCM is the first
+/// choice of Mozilla's intermediate profile; the other suites stay available.
 pub fn provider() -> Arc<CryptoProvider> {
     use rustls::crypto::ring::cipher_suite as cs;
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
