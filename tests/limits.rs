@@ -26,6 +26,17 @@ async fn start(listen: &str, limits: &str) -> (Pki, TestServer) {
     (pki, server)
 }
 
+/// A TLS connection offering only `h2`, for the h2 crate's client (which can PING and set
+/// its own windows, as hyper's cannot).
+async fn h2_tls(pki: &Pki, addr: SocketAddr) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let tcp = within(TcpStream::connect(addr)).await.unwrap();
+    let config = common::client_config(pki, rustls::ALL_VERSIONS, b"h2");
+    let name = rustls::pki_types::ServerName::try_from("example.com").unwrap();
+    within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
+        .await
+        .unwrap()
+}
+
 /// An HTTP/2 client that makes one request and then only sends PINGs (each answered, so
 /// bytes move both ways every 300 ms) is idle: it gets GOAWAY at the idle timeout.
 #[tokio::test]
@@ -35,12 +46,7 @@ async fn an_http2_client_that_only_pings_is_closed_at_the_idle_timeout() {
         "idle_timeout_secs = 2\nheader_timeout_secs = 10",
     )
     .await;
-    let tcp = within(TcpStream::connect(server.tls())).await.unwrap();
-    let config = common::client_config(&pki, rustls::ALL_VERSIONS, b"h2");
-    let name = rustls::pki_types::ServerName::try_from("example.com").unwrap();
-    let tls = within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
-        .await
-        .unwrap();
+    let tls = h2_tls(&pki, server.tls()).await;
     let (client, mut connection) = within(h2::client::handshake(tls)).await.unwrap();
     let mut ping_pong = connection.ping_pong().unwrap();
     let connection = tokio::spawn(connection);
@@ -85,12 +91,7 @@ async fn an_http2_client_that_reads_nothing_is_cut_when_stalled() {
         "idle_timeout_secs = 2\nheader_timeout_secs = 10",
     )
     .await;
-    let tcp = within(TcpStream::connect(server.tls())).await.unwrap();
-    let config = common::client_config(&pki, rustls::ALL_VERSIONS, b"h2");
-    let name = rustls::pki_types::ServerName::try_from("example.com").unwrap();
-    let tls = within(tokio_rustls::TlsConnector::from(config).connect(name, tcp))
-        .await
-        .unwrap();
+    let tls = h2_tls(&pki, server.tls()).await;
     let (client, connection) = within(
         h2::client::Builder::new()
             .initial_window_size(0)

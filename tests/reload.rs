@@ -59,15 +59,18 @@ async fn wellknownd_reload_reports_the_daemons_verdict() {
         "{status}"
     );
 
-    let before = call(
-        &pki,
-        https,
-        Via::H2,
-        "GET",
-        "example.com",
-        "/.well-known/matrix/server",
-    )
-    .await;
+    let document = async || {
+        call(
+            &pki,
+            https,
+            Via::H2,
+            "GET",
+            "example.com",
+            "/.well-known/matrix/server",
+        )
+        .await
+    };
+    let before = document().await;
     // other.crt beside example.key: a certificate that does not match its key.
     pki.write("config.toml", &config("other", ""));
     let refused = reload(&runtime);
@@ -79,15 +82,7 @@ async fn wellknownd_reload_reports_the_daemons_verdict() {
             && why.contains("is not the key of"),
         "{why}"
     );
-    let after = call(
-        &pki,
-        https,
-        Via::H2,
-        "GET",
-        "example.com",
-        "/.well-known/matrix/server",
-    )
-    .await;
+    let after = document().await;
     assert_eq!((after.status, after.text()), (200, SERVER));
     assert_eq!(after.peer, before.peer, "the old certificate serves on");
 
