@@ -15,9 +15,9 @@ Usage:
   wellknownd check [--no-tls] [--quiet] [--config PATH]
                                       validate the config and certificates, print what would be
                                       served; exit 0 if the daemon would start, 1 if not.
-                                      --no-tls: do not read certificates (for ExecReload=, which
-                                      cannot read systemd credentials); --quiet: print only
-                                      warnings and errors
+                                      --no-tls: do not read certificates (say, systemd
+                                      credentials only the service can read); --quiet: print
+                                      only warnings and errors
   wellknownd reload                   ask the running daemon (under systemd, through the control
                                       socket in $RUNTIME_DIRECTORY) to reload its config and
                                       certificates, and wait for its verdict; exit 0 if it

@@ -68,6 +68,9 @@ pub(super) async fn serve<IO>(
             Some(io) => io,
             None => return,
         };
+        if watch.past_age() {
+            service.requests().close_next();
+        }
     }
 }
 

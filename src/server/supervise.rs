@@ -138,6 +138,12 @@ impl<'a> Watch<'a> {
         self.idle_for = Duration::ZERO;
     }
 
+    /// Past `limits.max_connection_age` (a parked connection resumed after it: its first
+    /// response should close it, not one a tick later).
+    pub fn past_age(&self) -> bool {
+        self.opened.elapsed() >= self.limits.max_connection_age
+    }
+
     /// How long a parked connection may wait for its client: what is left of the idle
     /// timeout. (Past its age, its next response closes it.)
     pub fn parked_for(&self) -> Duration {
