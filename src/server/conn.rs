@@ -27,6 +27,8 @@ type Tls = tokio_rustls::server::TlsStream<Prefixed<TcpStream>>;
 
 enum Opened {
     Plain(Prefixed<TcpStream>),
+    /// Boxed, here and in HTTP/1.1's parked wait: rustls' state is kilobytes, and inline it
+    /// would grow every connection task by several copies of it.
     Tls(Box<Tls>),
 }
 
@@ -75,15 +77,16 @@ pub(super) async fn handle(accepted: Accepted, shared: Shared, mut shutdown: Shu
     }
     let requests = Arc::new(Requests::default());
     let service = Service::new(&shared, client, requests.clone());
-    let mut watch = Watch::new(limits, &requests);
+    let h2 = matches!(&opened, Opened::Tls(tls) if tls.get_ref().1.alpn_protocol() == Some(b"h2"));
+    let mut watch = Watch::new(limits, &requests, !h2);
     let h1 = &generation.h1;
     match opened {
-        Opened::Tls(tls) if tls.get_ref().1.alpn_protocol() == Some(b"h2") => {
+        Opened::Tls(tls) if h2 => {
             let conn = generation.h2.serve_connection(TokioIo::new(tls), service);
             tokio::pin!(conn);
             supervise(&mut H2(conn), &mut watch, false, &mut shutdown).await;
         }
-        Opened::Tls(tls) => h1::serve(*tls, service, h1, &shared, &mut watch, shutdown).await,
+        Opened::Tls(tls) => h1::serve(tls, service, h1, &shared, &mut watch, shutdown).await,
         Opened::Plain(io) => h1::serve(io, service, h1, &shared, &mut watch, shutdown).await,
     }
     drop(slot);

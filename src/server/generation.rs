@@ -42,12 +42,10 @@ impl Generation {
     pub fn new(router: Router, config: &Config) -> Generation {
         let limits = config.limits.clone();
         let mut h1 = http1::Builder::new();
-        // hyper's header timer runs from when it starts reading a head. Parked connections
-        // get a fresh hyper connection when their client's next bytes arrive, so for every
-        // request but the first it runs from the request's first byte (slowloris); for the
-        // first, from the connection's start.
+        // Request-head deadlines are the supervisor's (see `supervise`): hyper's header timer
+        // would arm and drop a timer for every request.
         h1.timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
+            .header_read_timeout(None)
             .max_header_size(limits.max_header_bytes)
             .max_buf_size(limits.max_header_bytes.max(8192));
         let mut h2 = http2::Builder::new(TokioExecutor::new());

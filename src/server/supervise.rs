@@ -12,10 +12,13 @@
 //!   response); responses under way are finished, never cut.
 //! - **quiet** (HTTP/1.1 only, once it served a request): idle for one tick: park it (see
 //!   [`super::h1`]).
+//! - **slow** (HTTP/1.1 only): a request head still incomplete `limits.header_timeout` after
+//!   the connection opened, or after a parked connection's next bytes arrived (slowloris):
+//!   cut. A head that starts between requests is parked at the next tick and so resumed
+//!   with its first bytes: the deadline runs from (within a tick of) its first byte.
 //!
-//! HTTP/1.1's request-head deadline (slowloris) is hyper's `header_read_timeout`: a fresh
-//! hyper connection is made for each request after parking, so it runs from the request's
-//! first byte.
+//! hyper's own header timer would do the last, but it arms a timer for every request; this
+//! costs a counter comparison per tick.
 
 use std::future::poll_fn;
 use std::task::{Context, Poll};
@@ -59,6 +62,7 @@ pub(super) enum Due {
     Idle,
     Stalled,
     Aged,
+    Slow,
 }
 
 /// Drives `conn` until it ends or the supervisor ends it. `park`: end it between requests
@@ -76,7 +80,7 @@ pub(super) async fn supervise(
                 return if parking && ok { Verdict::Parked } else { Verdict::Ended };
             }
             due = watch.next(park && !closing) => match due {
-                Due::Stalled => return Verdict::Cut,
+                Due::Stalled | Due::Slow => return Verdict::Cut,
                 Due::Idle if closing => return Verdict::Cut,
                 Due::Aged => closing |= conn.aged(),
                 Due::Quiet | Due::Idle => {
@@ -111,13 +115,18 @@ pub(super) struct Watch<'a> {
     last: Sample,
     idle_for: Duration,
     stalled_for: Duration,
+    /// HTTP/1.1: how long the head this hyper connection waits for has been coming.
+    head_for: Duration,
+    /// HTTP/1.1, whose heads have a deadline; HTTP/2 has its own limits on streams.
+    heads: bool,
     /// `started` when the current hyper connection began: it parks only after one request.
     begun_at: u64,
     aged: bool,
 }
 
 impl<'a> Watch<'a> {
-    pub fn new(limits: &'a Limits, requests: &'a Requests) -> Watch<'a> {
+    /// `heads`: HTTP/1.1, whose request heads have a deadline.
+    pub fn new(limits: &'a Limits, requests: &'a Requests, heads: bool) -> Watch<'a> {
         Watch {
             limits,
             requests,
@@ -126,16 +135,20 @@ impl<'a> Watch<'a> {
             last: Sample::default(),
             idle_for: Duration::ZERO,
             stalled_for: Duration::ZERO,
+            head_for: Duration::ZERO,
+            heads,
             begun_at: 0,
             aged: false,
         }
     }
 
-    /// A new hyper connection takes over (after parking, with the client's next bytes).
+    /// A new hyper connection takes over (after parking, with the client's next bytes): the
+    /// head they start has until the header timeout.
     pub fn begin(&mut self) {
         self.last = self.requests.sample();
         self.begun_at = self.last.started;
         self.idle_for = Duration::ZERO;
+        self.head_for = Duration::ZERO;
     }
 
     /// Past `limits.max_connection_age` (a parked connection resumed after it: its first
@@ -174,7 +187,15 @@ impl<'a> Watch<'a> {
         } else {
             Duration::ZERO
         };
+        self.head_for = if self.heads && now.started == self.begun_at {
+            self.head_for + self.tick
+        } else {
+            Duration::ZERO
+        };
         self.last = now;
+        if self.head_for > self.limits.header_timeout {
+            return Some(Due::Slow);
+        }
         if !self.aged && age >= self.limits.max_connection_age {
             self.aged = true;
             return Some(Due::Aged);
@@ -210,10 +231,11 @@ mod tests {
         Sample { started, finished }
     }
 
-    /// Feeds one sample per tick (of 1 s) and returns what became due at each.
+    /// Feeds one sample per tick (of 1 s) and returns what became due at each; `park`: an
+    /// HTTP/1.1 connection that parks.
     fn run(samples: &[Sample], park: bool) -> Vec<Option<Due>> {
         let (limits, requests) = (limits(), Requests::default());
-        let mut w = Watch::new(&limits, &requests);
+        let mut w = Watch::new(&limits, &requests, park);
         (1..)
             .zip(samples)
             .map(|(s, now)| w.update(*now, Duration::from_secs(s), park))
@@ -244,6 +266,15 @@ mod tests {
         let due = run(&busy, false);
         assert_eq!(due[9], Some(Due::Aged));
         assert!(due.iter().filter(|d| d.is_some()).count() == 1);
+    }
+
+    #[test]
+    fn an_http1_head_must_come_within_the_header_timeout() {
+        let slow = [at(0, 0); 5];
+        assert_eq!(run(&slow, true)[4], Some(Due::Slow));
+        assert!(run(&slow, false)[..3].iter().all(Option::is_none));
+        let served = [at(0, 0), at(0, 0), at(0, 0), at(1, 1), at(1, 1)];
+        assert_eq!(run(&served, true)[4], Some(Due::Quiet));
     }
 
     #[test]
