@@ -127,32 +127,58 @@ async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
     within(socket.connect(addr)).await.unwrap()
 }
 
-/// Whether the server closed `s` at once (end of stream within a second) rather than keeping
-/// it open (nothing to read for 300 ms).
-async fn closed_at_once(s: &mut TcpStream) -> bool {
+/// Whether the server closed `s` (end of stream) rather than keeping it open (nothing to read
+/// for 200 ms). Asked once the server counted its refusals, so a close is already there.
+async fn closed(s: &mut TcpStream) -> bool {
     let mut byte = [0u8; 1];
-    match tokio::time::timeout(Duration::from_millis(300), s.read(&mut byte)).await {
+    match tokio::time::timeout(Duration::from_millis(200), s.read(&mut byte)).await {
         Err(_) => false,
         Ok(Ok(0) | Err(_)) => true,
         Ok(Ok(_)) => panic!("the server sent something to an idle connection"),
     }
 }
 
-/// `n` idle connections to `addr`, each sending `first` (a PROXY header, or nothing);
-/// how many of them the server closed at once.
-async fn hold(addr: SocketAddr, n: usize, first: &[u8]) -> (Vec<TcpStream>, usize) {
-    let mut held = Vec::new();
-    let mut closed = 0;
+/// `wellknownd_connections_refused_total{reason="per_ip"}`.
+fn refused(server: &TestServer) -> u64 {
+    let text = server.metrics.render();
+    let prefix = "wellknownd_connections_refused_total{reason=\"per_ip\"} ";
+    let line = text.lines().find_map(|l| l.strip_prefix(prefix));
+    line.and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"))
+}
+
+/// `n` idle connections to `addr`, each sending `first` (a PROXY header, or nothing); once
+/// the server has counted `refusals` more refusals (polled, bounded), the ones it kept open
+/// and how many it closed.
+async fn hold(
+    server: &TestServer,
+    addr: SocketAddr,
+    n: usize,
+    first: &[u8],
+    refusals: u64,
+) -> (Vec<TcpStream>, usize) {
+    let before = refused(server);
+    let mut opened = Vec::new();
     for _ in 0..n {
         let mut s = within(TcpStream::connect(addr)).await.unwrap();
         within(s.write_all(first)).await.unwrap();
-        if closed_at_once(&mut s).await {
-            closed += 1;
+        opened.push(s);
+    }
+    within(async {
+        while refused(server) < before + refusals {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let (mut held, mut closed_ones) = (Vec::new(), 0);
+    for mut s in opened {
+        if closed(&mut s).await {
+            closed_ones += 1;
         } else {
             held.push(s);
         }
     }
-    (held, closed)
+    (held, closed_ones)
 }
 
 fn proxy_v1(source: &str) -> Vec<u8> {
@@ -168,7 +194,7 @@ async fn one_address_cannot_take_every_slot() {
     let listen = "http = [\"127.0.0.1:0\", { address = \"127.0.0.1:0\", proxy_protocol = true }, { address = \"127.0.0.1:0\", per_ip_limit = false }]";
     let (_pki, server) = start(listen, "max_connections = 6\nmax_connections_per_ip = 3").await;
     let [plain, proxied, unlimited] = [server.http[0], server.http[1], server.http[2]];
-    let (held, closed) = hold(plain, 6, b"").await;
+    let (held, closed) = hold(&server, plain, 6, b"", 3).await;
     assert_eq!((held.len(), closed), (3, 3));
     let mut other = connect_from("127.0.0.2:0", plain).await;
     within(other.write_all(GET)).await.unwrap();
@@ -180,7 +206,7 @@ async fn one_address_cannot_take_every_slot() {
     assert_eq!(&head, b"HTTP/1.1 200");
     drop((held, other));
 
-    let (held, closed) = hold(proxied, 4, &proxy_v1("192.0.2.7")).await;
+    let (held, closed) = hold(&server, proxied, 4, &proxy_v1("192.0.2.7"), 1).await;
     assert_eq!(
         (held.len(), closed),
         (3, 1),
@@ -194,18 +220,12 @@ async fn one_address_cannot_take_every_slot() {
     assert_eq!(&head, b"HTTP/1.1 200");
     drop((held, other));
 
-    let (held, closed) = hold(unlimited, 5, b"").await;
+    let (held, closed) = hold(&server, unlimited, 5, b"", 0).await;
     assert_eq!((held.len(), closed), (5, 0), "per_ip_limit = false: no cap");
     let (status, body) = server_document(&_pki, unlimited, Via::Plain, "example.com").await;
     assert_eq!((status, body.as_str()), OK);
     drop(held);
-    let metrics = server.metrics.render();
-    assert!(
-        metrics
-            .lines()
-            .any(|l| l == "wellknownd_connections_refused_total{reason=\"per_ip\"} 4"),
-        "{metrics}"
-    );
+    assert_eq!(refused(&server), 4);
     server.stop().await;
 }
 

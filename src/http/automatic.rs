@@ -59,6 +59,10 @@ impl Automatic {
     /// If `written` (what hyper is writing, from the start of a response) is one of its
     /// automatic answers, ours to write instead, with `date` as its `Date` header.
     pub fn replacement(&self, written: &[u8], date: impl FnOnce() -> String) -> Option<Bytes> {
+        // Every write of every response comes here: most leave at the first byte compared.
+        if written.get(9) != Some(&b'4') {
+            return None;
+        }
         let status = written.strip_prefix(b"HTTP/1.")?.get(2..6)?;
         let (_, head, body) = self
             .answers

@@ -1,6 +1,7 @@
-//! The per-request handler hyper calls on every connection: one lock-free load of the current
-//! [`Generation`], route, answer; then the access log line and the request counter, when
-//! they are on. Nothing here waits: the log line goes to a bounded queue.
+//! The per-request handler hyper calls on every connection: the current [`Generation`]
+//! (without a lock: the connection's cached one, after one atomic load to see that no reload
+//! replaced it), route, answer; then the access log line and the request counter, when they
+//! are on. Nothing here waits: the log line goes to a bounded queue.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -18,10 +19,15 @@ use super::track::{Requests, Tracked};
 use crate::http::{Body, Router, route};
 use crate::log;
 use crate::metrics::Metrics;
+use arc_swap::cache::Cache;
+use std::cell::RefCell;
 
 #[derive(Clone)]
 pub(super) struct Service {
-    current: Current,
+    /// Called on the connection's own task only (hyper calls services there, for HTTP/2
+    /// streams too), so the cache needs no lock.
+    current: RefCell<Cache<Current, Arc<Generation>>>,
+    shared_current: Current,
     metrics: Arc<Metrics>,
     /// The client's address: the peer's, or the one a PROXY header gave.
     client: SocketAddr,
@@ -31,7 +37,8 @@ pub(super) struct Service {
 impl Service {
     pub fn new(shared: &Shared, client: SocketAddr, requests: Arc<Requests>) -> Service {
         Service {
-            current: shared.current.clone(),
+            current: RefCell::new(Cache::new(shared.current.clone())),
+            shared_current: shared.current.clone(),
             metrics: shared.metrics.clone(),
             client,
             requests,
@@ -51,8 +58,12 @@ impl hyper::service::Service<Request<Incoming>> for Service {
     type Future = std::future::Ready<Result<Response<Tracked>, Infallible>>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
-        let generation = self.current.load();
-        let mut response = self.answer(&generation, &req);
+        // The cache is only ever borrowed here, and `call` never re-enters; a failed borrow
+        // would still be answered, from the shared handle.
+        let mut response = match self.current.try_borrow_mut() {
+            Ok(mut cache) => self.answer(cache.load(), &req),
+            Err(_) => self.answer(&self.shared_current.load(), &req),
+        };
         if self.requests.closing() {
             let close = HeaderValue::from_static("close");
             response.headers_mut().insert(header::CONNECTION, close);

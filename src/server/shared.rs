@@ -93,6 +93,11 @@ impl Shutdown {
         (tx, Shutdown(rx))
     }
 
+    /// Whether shutdown was asked for (a sender gone counts as asked).
+    pub fn requested(&self) -> bool {
+        *self.0.borrow() || self.0.has_changed().is_err()
+    }
+
     pub async fn wait(&mut self) {
         let _ = self.0.wait_for(|stop| *stop).await;
     }

@@ -63,6 +63,8 @@ pub(super) enum Due {
     Stalled,
     Aged,
     Slow,
+    /// The daemon is stopping: end gracefully.
+    Stopping,
 }
 
 /// Drives `conn` until it ends or the supervisor ends it. `park`: end it between requests
@@ -75,24 +77,22 @@ pub(super) async fn supervise(
 ) -> Verdict {
     let (mut closing, mut parking) = (false, false);
     loop {
+        // Two branches only: every wake-up of a busy connection polls each of them.
         tokio::select! {
             ok = poll_fn(|cx| conn.poll_run(cx)) => {
                 return if parking && ok { Verdict::Parked } else { Verdict::Ended };
             }
-            due = watch.next(park && !closing) => match due {
+            due = watch.next(park && !closing, shutdown) => match due {
                 Due::Stalled | Due::Slow => return Verdict::Cut,
                 Due::Idle if closing => return Verdict::Cut,
                 Due::Aged => closing |= conn.aged(),
-                Due::Quiet | Due::Idle => {
+                Due::Stopping if closing => {}
+                Due::Quiet | Due::Idle | Due::Stopping => {
                     conn.graceful();
                     parking = due == Due::Quiet;
                     closing = true;
                 }
             },
-            () = shutdown.wait(), if !closing => {
-                conn.graceful();
-                closing = true;
-            }
         }
     }
 }
@@ -122,6 +122,7 @@ pub(super) struct Watch<'a> {
     /// `started` when the current hyper connection began: it parks only after one request.
     begun_at: u64,
     aged: bool,
+    stopping: bool,
 }
 
 impl<'a> Watch<'a> {
@@ -139,6 +140,7 @@ impl<'a> Watch<'a> {
             heads,
             begun_at: 0,
             aged: false,
+            stopping: false,
         }
     }
 
@@ -163,10 +165,16 @@ impl<'a> Watch<'a> {
         self.limits.idle_timeout.saturating_sub(self.idle_for)
     }
 
-    /// Sleeps tick by tick until something is due.
-    pub async fn next(&mut self, park: bool) -> Due {
+    /// Sleeps tick by tick until something is due. Shutdown is looked at on the tick too (a
+    /// stopping daemon ends busy connections within a tick), rather than polled as a future
+    /// of its own on every wake-up of every connection.
+    pub async fn next(&mut self, park: bool, shutdown: &Shutdown) -> Due {
         loop {
             tokio::time::sleep(self.tick).await;
+            if !self.stopping && shutdown.requested() {
+                self.stopping = true;
+                return Due::Stopping;
+            }
             let now = self.requests.sample();
             if let Some(due) = self.update(now, self.opened.elapsed(), park) {
                 return due;

@@ -54,9 +54,12 @@ impl Requests {
         self.close_next.load(Ordering::Relaxed)
     }
 
-    /// A request was handed to us; its response's body is `body`.
+    /// A request was handed to us; its response's body is `body`. Only the connection's own
+    /// task hands requests over (hyper calls the service there, for HTTP/2 streams too), so
+    /// `started` has one writer: a plain load and store, no read-modify-write.
     pub fn start(self: &Arc<Self>, body: crate::http::Body) -> Tracked {
-        self.started.fetch_add(1, Ordering::Relaxed);
+        let n = self.started.load(Ordering::Relaxed);
+        self.started.store(n.wrapping_add(1), Ordering::Relaxed);
         Tracked {
             body,
             requests: self.clone(),
