@@ -75,9 +75,9 @@ pub(super) async fn handle(accepted: Accepted, shared: Shared, mut shutdown: Shu
             None => return,
         };
     }
-    let requests = Arc::new(Requests::default());
-    let service = Service::new(&shared, client, requests.clone());
     let h2 = matches!(&opened, Opened::Tls(tls) if tls.get_ref().1.alpn_protocol() == Some(b"h2"));
+    let requests = Arc::new(Requests::new(h2));
+    let service = Service::new(&shared, client, requests.clone());
     let mut watch = Watch::new(limits, &requests, !h2);
     let h1 = &generation.h1;
     match opened {

@@ -1,6 +1,6 @@
 //! What a connection's requests are doing, counted by the service (a request starts when it
-//! is handed to us) and by its response body (the request is finished when hyper has taken
-//! the whole body and drops it). The supervisor compares samples of these counters on its
+//! is handed to us) and, on HTTP/2, by its response body (the request is finished when hyper
+//! has taken the whole body and drops it). The supervisor compares samples of these counters on its
 //! tick; nothing here reads a clock.
 
 use std::pin::Pin;
@@ -19,6 +19,10 @@ pub(super) struct Requests {
     /// HTTP/1.1 past `limits.max_connection_age`: the next response says `Connection:
     /// close`, and hyper closes the connection after it.
     close_next: AtomicBool,
+    /// HTTP/2: requests finish when their response body is dropped, on the stream's task.
+    /// HTTP/1.1 answers one request at a time and reads the next only once this one's
+    /// response is in its write buffer, so a request there is finished once answered.
+    streams: bool,
 }
 
 /// A sample of [`Requests`], compared tick to tick.
@@ -36,6 +40,14 @@ impl Sample {
 }
 
 impl Requests {
+    /// `streams`: HTTP/2 (see [`Requests::streams`]).
+    pub fn new(streams: bool) -> Requests {
+        Requests {
+            streams,
+            ..Requests::default()
+        }
+    }
+
     pub fn sample(&self) -> Sample {
         // `finished` first: read the other way round, a request finishing in between would
         // look like one more finished than started.
@@ -56,13 +68,21 @@ impl Requests {
 
     /// A request was handed to us; its response's body is `body`. Only the connection's own
     /// task hands requests over (hyper calls the service there, for HTTP/2 streams too), so
-    /// `started` has one writer: a plain load and store, no read-modify-write.
+    /// `started` has one writer: a plain load and store, no read-modify-write; so has
+    /// `finished` on HTTP/1.1, where the request is finished here too.
     pub fn start(self: &Arc<Self>, body: crate::http::Body) -> Tracked {
-        let n = self.started.load(Ordering::Relaxed);
-        self.started.store(n.wrapping_add(1), Ordering::Relaxed);
+        let n = self.started.load(Ordering::Relaxed).wrapping_add(1);
+        self.started.store(n, Ordering::Relaxed);
+        if !self.streams {
+            self.finished.store(n, Ordering::Relaxed);
+            return Tracked {
+                body,
+                requests: None,
+            };
+        }
         Tracked {
             body,
-            requests: self.clone(),
+            requests: Some(self.clone()),
         }
     }
 }
@@ -72,12 +92,15 @@ impl Requests {
 #[derive(Debug)]
 pub(crate) struct Tracked {
     body: crate::http::Body,
-    requests: Arc<Requests>,
+    /// HTTP/2's requests, told when this body is dropped.
+    requests: Option<Arc<Requests>>,
 }
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        self.requests.finished.fetch_add(1, Ordering::Relaxed);
+        if let Some(r) = &self.requests {
+            r.finished.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
