@@ -1,7 +1,7 @@
 //! Everything one config yields, built whole before any of it serves: the router with every
 //! response prepared, and the certificate store. Start-up, reloads and `check` build one.
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, TlsPaths};
 use crate::http::Router;
 use crate::server::Generation;
 use crate::tls::{self, CertStore, Pair};
@@ -14,6 +14,8 @@ pub struct Built {
     pub certs: CertStore,
     /// Every certificate pair loaded, for expiry reports and renewal checks.
     pub pairs: Vec<Pair>,
+    /// ACME domains without a certificate yet, watched for its arrival.
+    pub waiting: Vec<TlsPaths>,
     /// What the operator should hear about the certificates.
     pub warnings: Vec<String>,
 }
@@ -24,6 +26,7 @@ impl Built {
         let tls::Loaded {
             store,
             pairs,
+            waiting,
             warnings,
         } = tls::load(&config)?;
         Ok(Built {
@@ -31,6 +34,7 @@ impl Built {
             config,
             certs: store,
             pairs,
+            waiting,
             warnings,
         })
     }
@@ -42,6 +46,7 @@ impl Built {
             config,
             certs: CertStore::default(),
             pairs: Vec::new(),
+            waiting: Vec::new(),
             warnings: Vec::new(),
         }
     }

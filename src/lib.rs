@@ -59,8 +59,10 @@
 // Unsafe code is refused everywhere but `sys`, which holds the two system calls std lacks.
 #![deny(unsafe_code)]
 
+pub mod acme;
 pub mod base64;
 pub mod build;
+pub mod challenges;
 pub mod check;
 pub mod civil;
 pub mod cli;

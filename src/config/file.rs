@@ -36,9 +36,41 @@ pub struct ConfigFile {
     /// Logging.
     #[serde(default)]
     pub log: LogFile,
+    /// Certificates from an ACME CA (Let's Encrypt by default) for every domain without a
+    /// `[domain.tls]` of its own. Absent: certificates come from files only.
+    pub acme: Option<AcmeFile>,
     /// The domains served, one `[[domain]]` table each; at least one.
     #[serde(default)]
     pub domain: Vec<DomainFile>,
+}
+
+/// `[acme]`: the CA, the challenge it validates with, and where account and certificates live.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeFile {
+    /// The CA's ACME directory URL, `https://` only. Default Let's Encrypt's production
+    /// directory; their staging one is `https://acme-staging-v02.api.letsencrypt.org/directory`.
+    pub directory: Option<String>,
+    /// Contact URLs for the account, e.g. `["mailto:admin@example.com"]`: the CA writes there
+    /// about expiring certificates and policy changes. Optional.
+    #[serde(default)]
+    pub contact: Vec<String>,
+    /// Must be `true`: you agree to the CA's terms of service (Let's Encrypt's subscriber
+    /// agreement). Nothing is ordered without it.
+    #[serde(default)]
+    pub terms_of_service_agreed: bool,
+    /// `"tls-alpn-01"` (default: validated on the HTTPS port itself) or `"http-01"` (needs a
+    /// `listen.redirect_http` listener that the CA reaches on port 80).
+    pub challenge: Option<String>,
+    /// A PEM file of CA certificates to trust for the directory's HTTPS instead of the
+    /// system's (a private CA, tests). Optional.
+    pub ca_certificate: Option<String>,
+    /// Account key, certificates and pending challenges. Default `$STATE_DIRECTORY` under
+    /// systemd (`StateDirectory=wellknownd`), else `/var/lib/wellknownd`.
+    pub state_dir: Option<String>,
+    /// Renew when fewer than this many days of validity remain (or earlier when the CA's
+    /// renewal information says so). 1..=365, default 30.
+    pub renew_before_days: Option<u64>,
 }
 
 /// A listener: an address such as `"[::]:443"`, or a table when it needs options.
@@ -138,6 +170,10 @@ pub struct ListenFile {
     /// Plain-HTTP/1.1 listeners, for a load balancer that terminates TLS in front.
     #[serde(default)]
     pub http: Vec<ListenerFile>,
+    /// Plain-HTTP/1.1 listeners for port 80: they answer ACME HTTP-01 challenges and send
+    /// every other request a 308 to the same path over `https://`. They serve no documents.
+    #[serde(default)]
+    pub redirect_http: Vec<ListenerFile>,
 }
 
 /// A certificate chain and its private key, both PEM files.

@@ -2,6 +2,7 @@
 //! [`model`], in which every document is already JSON. Errors name the file, the key and what
 //! to write instead.
 
+pub mod acme;
 mod documents;
 mod error;
 pub mod file;
@@ -16,7 +17,8 @@ use std::path::Path;
 
 pub use error::Error;
 pub use model::{
-    Config, Document, Domain, Health, Limits, ListenAddr, ListenOptions, Loaded, TlsPaths,
+    Acme, Challenge, Config, Document, Domain, Health, Limits, ListenAddr, ListenOptions, Loaded,
+    TlsPaths,
 };
 
 /// Where the daemon looks for its config when `--config` is not given.

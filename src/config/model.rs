@@ -112,6 +112,8 @@ pub struct Limits {
 pub struct Listen {
     pub https: Vec<ListenAddr>,
     pub http: Vec<ListenAddr>,
+    /// Port-80 listeners: ACME HTTP-01 answers and 308s to `https://`.
+    pub redirect_http: Vec<ListenAddr>,
     /// The Prometheus metrics listener.
     pub metrics: Option<SocketAddr>,
 }
@@ -124,8 +126,9 @@ impl Listen {
         };
         let https = self.https.iter().map(tagged("https"));
         let http = self.http.iter().map(tagged("http"));
+        let redirect = self.redirect_http.iter().map(tagged("redirect http"));
         let metrics = self.metrics.iter().map(|a| format!("metrics http://{a}"));
-        https.chain(http).chain(metrics).collect()
+        https.chain(http).chain(redirect).chain(metrics).collect()
     }
 }
 
@@ -150,7 +153,69 @@ pub struct Config {
     /// 0: never look for renewed certificate files.
     pub certificate_check_secs: u64,
     pub shutdown_grace_secs: u64,
+    /// `[acme]`: certificates for the domains without files of their own.
+    pub acme: Option<Acme>,
     pub domains: Vec<Domain>,
+}
+
+/// How the CA validates that we control a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// RFC 8737: a special certificate on the HTTPS port, for ALPN `acme-tls/1`.
+    TlsAlpn01,
+    /// RFC 8555 §8.3: a token at `http://<name>/.well-known/acme-challenge/<token>`.
+    Http01,
+}
+
+impl Challenge {
+    pub fn name(self) -> &'static str {
+        match self {
+            Challenge::TlsAlpn01 => "tls-alpn-01",
+            Challenge::Http01 => "http-01",
+        }
+    }
+}
+
+/// `[acme]`, validated. The layout of `state_dir` is defined here, since the server (which
+/// reads it) and the ACME client (which writes it) may be different processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acme {
+    pub directory: String,
+    pub contact: Vec<String>,
+    pub challenge: Challenge,
+    pub ca_certificate: Option<PathBuf>,
+    pub state_dir: PathBuf,
+    pub renew_before_days: u32,
+}
+
+impl Acme {
+    /// A domain's certificate chain and key, in one file so that both change in one rename.
+    pub fn certificate(&self, name: &str) -> TlsPaths {
+        let file = self
+            .state_dir
+            .join("certificates")
+            .join(format!("{name}.pem"));
+        TlsPaths {
+            key: format!("acme {name}"),
+            certificate: file.clone(),
+            private_key: file,
+        }
+    }
+
+    /// Pending challenges: `http-01/<token>` and `tls-alpn-01/<name>.pem`.
+    pub fn challenges(&self) -> PathBuf {
+        self.state_dir.join("challenges")
+    }
+
+    /// The ACME account's credentials.
+    pub fn account(&self) -> PathBuf {
+        self.state_dir.join("account.json")
+    }
+
+    /// What the client did and plans, per domain, for `check`, `STATUS=` and the metrics.
+    pub fn status(&self) -> PathBuf {
+        self.state_dir.join("status.json")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +227,8 @@ pub struct Domain {
     /// Base URL without trailing slash.
     pub redirect: Option<String>,
     pub tls: Option<TlsPaths>,
+    /// The certificate comes from `[acme]` (no `[domain.tls]` of its own).
+    pub acme: bool,
     /// Indexed by `Document as usize`; `None` answers 404.
     pub documents: [Option<Value>; 4],
 }

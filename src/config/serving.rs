@@ -51,6 +51,7 @@ pub(super) struct Serving {
 pub(super) fn read(v: &Validator, file: &ConfigFile) -> Result<Serving, Error> {
     let https = listeners(v, "listen.https", &file.listen.https)?;
     let http = listeners(v, "listen.http", &file.listen.http)?;
+    let redirect_http = listeners(v, "listen.redirect_http", &file.listen.redirect_http)?;
     let metrics = file
         .metrics
         .listen
@@ -60,6 +61,7 @@ pub(super) fn read(v: &Validator, file: &ConfigFile) -> Result<Serving, Error> {
     let mut all: Vec<SocketAddr> = https
         .iter()
         .chain(&http)
+        .chain(&redirect_http)
         .map(|l| l.address)
         .chain(metrics)
         .collect();
@@ -134,6 +136,7 @@ pub(super) fn read(v: &Validator, file: &ConfigFile) -> Result<Serving, Error> {
         listen: Listen {
             https,
             http,
+            redirect_http,
             metrics,
         },
         limits,

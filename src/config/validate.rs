@@ -9,7 +9,7 @@ use super::file::{ConfigFile, DomainFile, TlsFile};
 use super::model::Loaded;
 use super::model::{Config, Domain, TlsPaths};
 use super::validator::Validator;
-use super::{documents, names, serving};
+use super::{acme, documents, names, serving};
 
 /// Synapse clamps the max-age it reads to [5 min, 48 h]: values outside do nothing but mislead.
 const CACHE_RANGE: std::ops::RangeInclusive<u64> = 300..=172_800;
@@ -34,11 +34,20 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
     // A config with plain-HTTP listeners only (TLS terminated in front) needs no certificate.
     let listen = &serving.listen;
     let needs_tls = !listen.https.is_empty() || listen.http.is_empty();
+    let acme = file
+        .acme
+        .as_ref()
+        .map(|a| acme::read(&v, a, listen))
+        .transpose()?;
     let mut domains: Vec<Domain> = Vec::with_capacity(file.domain.len());
     let mut seen = HashMap::new();
     for (i, d) in file.domain.iter().enumerate() {
         let key = format!("domain[{i}]");
-        let domain = self::domain(&mut v, &key, d, cache)?;
+        let mut domain = self::domain(&mut v, &key, d, cache)?;
+        if let (None, Some(acme)) = (&domain.tls, &acme) {
+            domain.tls = Some(acme.certificate(&domain.name));
+            domain.acme = true;
+        }
         if let Some(j) = seen.insert(domain.name.clone(), i) {
             return Err(v.err(
                 format!("{key}.name"),
@@ -59,7 +68,7 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
             return Err(v.err(
                 "tls",
                 format!(
-                    "no certificate for {key} (`{}`): add a top-level [tls] or a [{key}.tls]",
+                    "no certificate for {key} (`{}`): add a top-level [tls], a [{key}.tls] or [acme]",
                     domain.name
                 ),
             ));
@@ -75,6 +84,7 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
         tls,
         certificate_check_secs: serving.certificate_check_secs,
         shutdown_grace_secs: serving.shutdown_grace_secs,
+        acme,
         domains,
     };
     Ok(Loaded {
@@ -137,6 +147,7 @@ fn domain(v: &mut Validator, key: &str, d: &DomainFile, cache: u64) -> Result<Do
         cache_max_age_secs,
         redirect,
         tls,
+        acme: false,
         documents,
     })
 }

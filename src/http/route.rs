@@ -57,7 +57,10 @@ pub fn route<B>(router: &Router, req: &Request<B>) -> Response<Body> {
 ///   a path has no document and nowhere to be redirected.
 /// - An HTTP/2 header list above `limits.max_header_bytes` gets our 431, with CORS (HTTP/1.1
 ///   heads are bounded by hyper, whose own 431 is replaced: [`super::Automatic`]).
-fn well_formed<'r, B>(router: &'r Router, req: &Request<B>) -> Result<(), &'r super::Prepared> {
+pub(super) fn well_formed<'r, B>(
+    router: &'r Router,
+    req: &Request<B>,
+) -> Result<(), &'r super::Prepared> {
     let fixed = &router.fixed;
     let headers = req.headers();
     match headers.get(header::HOST) {
@@ -131,7 +134,7 @@ fn redirect<B>(router: &Router, base: &str, req: &Request<B>) -> Response<Body> 
 
 /// `target` with every byte a URI may not carry raw percent-encoded: non-ASCII (a raw UTF-8
 /// path), controls, space and `"<>\^`{|}`. `%` stays: the target is already encoded.
-fn percent_encoded(target: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn percent_encoded(target: &str) -> std::borrow::Cow<'_, str> {
     let raw = |b: u8| !b.is_ascii_graphic() || b"\"<>\\^`{|}".contains(&b);
     if !target.bytes().any(raw) {
         return target.into();

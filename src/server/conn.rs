@@ -21,6 +21,7 @@ use super::shared::{Shared, Shutdown};
 use super::supervise::{Supervised, Watch, supervise};
 use super::track::Requests;
 use super::{h1, proxy};
+use crate::challenges::ACME_TLS_ALPN;
 use crate::config::ListenOptions;
 
 type Tls = tokio_rustls::server::TlsStream<Prefixed<TcpStream>>;
@@ -75,9 +76,14 @@ pub(super) async fn handle(accepted: Accepted, shared: Shared, mut shutdown: Shu
             None => return,
         };
     }
-    let h2 = matches!(&opened, Opened::Tls(tls) if tls.get_ref().1.alpn_protocol() == Some(b"h2"));
+    let alpn = |tls: &Tls, p: &[u8]| tls.get_ref().1.alpn_protocol() == Some(p);
+    if matches!(&opened, Opened::Tls(tls) if alpn(tls, ACME_TLS_ALPN)) {
+        // RFC 8737 §3: a TLS-ALPN-01 validation ends with the handshake.
+        return;
+    }
+    let h2 = matches!(&opened, Opened::Tls(tls) if alpn(tls, b"h2"));
     let requests = Arc::new(Requests::new(h2));
-    let service = Service::new(&shared, client, requests.clone());
+    let service = Service::new(&shared, client, requests.clone(), proto);
     let mut watch = Watch::new(limits, &requests, !h2);
     let h1 = &generation.h1;
     match opened {
@@ -109,7 +115,7 @@ async fn open(
     };
     let io = Prefixed::new(stream, prefix);
     let opened = match (proto, &shared.tls) {
-        (Proto::Http, _) => Opened::Plain(io),
+        (Proto::Http | Proto::Redirect, _) => Opened::Plain(io),
         (Proto::Https, Some(acceptor)) => Opened::Tls(Box::new(
             acceptor.accept(io).await.map_err(|_| Refused::Tls)?,
         )),

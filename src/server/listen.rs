@@ -15,6 +15,8 @@ pub enum Proto {
     Https,
     /// Plain HTTP/1.1, behind a load balancer that terminates TLS.
     Http,
+    /// Plain HTTP/1.1 on port 80: ACME HTTP-01 answers and 308s to `https://`.
+    Redirect,
 }
 
 impl fmt::Display for Proto {
@@ -22,6 +24,7 @@ impl fmt::Display for Proto {
         f.write_str(match self {
             Proto::Https => "https",
             Proto::Http => "http",
+            Proto::Redirect => "redirect http",
         })
     }
 }
@@ -62,11 +65,13 @@ impl Listener {
     }
 
     /// A listening socket made elsewhere (socket activation), by its name: `http` is plain
-    /// HTTP, every other name (and none) TLS, so a typo never serves plain text where TLS
-    /// was meant; `http-proxy` and `https-proxy` expect a PROXY protocol header first.
+    /// HTTP, `redirect-http` the port-80 redirect, every other name (and none) TLS, so a typo
+    /// never serves plain text where TLS was meant; `http-proxy` and `https-proxy` expect a
+    /// PROXY protocol header first.
     pub fn adopt(listener: std::net::TcpListener, name: &str) -> std::io::Result<Listener> {
         let (proto, proxy_protocol) = match name {
             "http" => (Proto::Http, false),
+            "redirect-http" => (Proto::Redirect, false),
             "http-proxy" => (Proto::Http, true),
             "https-proxy" => (Proto::Https, true),
             _ => (Proto::Https, false),

@@ -14,9 +14,11 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 
 use super::generation::{Current, Generation};
+use super::listen::Proto;
 use super::shared::Shared;
 use super::track::{Requests, Tracked};
-use crate::http::{Body, Router, route};
+use crate::challenges::Pending;
+use crate::http::{Body, Router, route, route_plain};
 use crate::log;
 use crate::metrics::Metrics;
 use arc_swap::cache::Cache;
@@ -32,11 +34,20 @@ pub(super) struct Service {
     /// The client's address: the peer's, or the one a PROXY header gave.
     client: SocketAddr,
     requests: Arc<Requests>,
+    /// Set on the port-80 listeners: what they answer is [`route_plain`]'s.
+    challenges: Option<Pending>,
 }
 
 impl Service {
-    pub fn new(shared: &Shared, client: SocketAddr, requests: Arc<Requests>) -> Service {
+    pub fn new(
+        shared: &Shared,
+        client: SocketAddr,
+        requests: Arc<Requests>,
+        proto: Proto,
+    ) -> Service {
+        let challenges = (proto == Proto::Redirect).then(|| shared.challenges.clone());
         Service {
+            challenges,
             current: RefCell::new(Cache::new(shared.current.clone())),
             shared_current: shared.current.clone(),
             metrics: shared.metrics.clone(),
@@ -77,7 +88,10 @@ impl Service {
         // A clock read only when the log line will carry the duration.
         let started = generation.access_log.then(Instant::now);
         let router = &generation.router;
-        let response = contained(router, req);
+        let response = match &self.challenges {
+            Some(pending) => contained(router, req, |r, q| route_plain(r, &pending.load(), q)),
+            None => contained(router, req, route),
+        };
         if let Some(started) = started {
             access_log(req, &response, self.client, started);
         }
@@ -92,7 +106,11 @@ impl Service {
 }
 
 /// [`route()`], except that a panic (a bug) costs one 500 rather than the connection.
-fn contained<B>(router: &Router, req: &Request<B>) -> Response<Body> {
+fn contained<B>(
+    router: &Router,
+    req: &Request<B>,
+    route: impl FnOnce(&Router, &Request<B>) -> Response<Body>,
+) -> Response<Body> {
     std::panic::catch_unwind(AssertUnwindSafe(|| route(router, req)))
         .unwrap_or_else(|_| router.fixed.internal_error.response(false))
 }

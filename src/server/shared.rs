@@ -10,6 +10,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::generation::Current;
 use super::per_ip;
+use crate::challenges::{Challenges, Pending};
 use crate::log;
 use crate::metrics::Metrics;
 
@@ -20,6 +21,9 @@ pub struct Shared {
     pub current: Current,
     pub(super) tls: Option<TlsAcceptor>,
     pub metrics: Arc<Metrics>,
+    /// ACME challenges being answered (TLS-ALPN-01 by the resolver, HTTP-01 by the
+    /// redirect listeners).
+    pub challenges: Pending,
     /// One permit per open connection, across all listeners (`limits.max_connections`).
     pub(super) connections: Arc<Semaphore>,
     per_ip: Arc<per_ip::PerIp>,
@@ -34,11 +38,13 @@ impl Shared {
         metrics: Arc<Metrics>,
     ) -> Result<Shared, rustls::Error> {
         let max = connection_limit(current.load().limits.max_connections);
-        let tls = crate::tls::server_config(certs)?;
+        let challenges = Challenges::shared();
+        let tls = crate::tls::server_config(certs, challenges.clone())?;
         Ok(Shared {
             current,
             tls: Some(TlsAcceptor::from(tls)),
             metrics,
+            challenges,
             connections: Arc::new(Semaphore::new(max)),
             per_ip: Arc::default(),
         })

@@ -6,11 +6,13 @@ pub mod certs;
 pub mod load;
 pub mod resolver;
 pub mod store;
-mod x509;
+pub mod x509;
 
 use std::sync::Arc;
 
 use rustls::{ServerConfig, SignatureScheme};
+
+use crate::challenges::{ACME_TLS_ALPN, Pending};
 
 pub use certs::Pair;
 pub use load::{Loaded, load};
@@ -19,12 +21,17 @@ pub use store::{CertStore, Certs};
 /// The server config for every TLS listener. It is built once: certificates are looked up in
 /// the current [`CertStore`] on every handshake, so a reload changes them without touching
 /// the listeners, and the session cache and ticket keys survive reloads.
-pub fn server_config(certs: Certs) -> Result<Arc<ServerConfig>, rustls::Error> {
+pub fn server_config(
+    certs: Certs,
+    challenges: Pending,
+) -> Result<Arc<ServerConfig>, rustls::Error> {
     let mut config = ServerConfig::builder_with_provider(certs::provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver::Resolver::new(certs)));
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        .with_cert_resolver(Arc::new(resolver::Resolver::new(certs, challenges)));
+    // `acme-tls/1` last: only a CA validating TLS-ALPN-01 offers it, and such a connection
+    // ends after the handshake.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
     // Our cipher-suite order (see `certs::provider`), not the client's.
     config.ignore_client_order = true;
     // Resumption makes repeat visitors cheap: stateless tickets (TLS 1.2 and 1.3) plus the

@@ -13,15 +13,17 @@ pub type Certs = Arc<ArcSwap<CertStore>>;
 /// The certificates of one generation.
 #[derive(Debug, Default, Clone)]
 pub struct CertStore {
-    /// Domains with a certificate of their own, by lowercase name.
-    by_name: Vec<(Box<str>, Arc<CertifiedKey>)>,
+    /// Domains with a certificate of their own, by lowercase name. `None`: an ACME domain
+    /// still waiting for its first certificate, whose handshakes fail rather than get
+    /// another domain's certificate.
+    by_name: Vec<(Box<str>, Option<Arc<CertifiedKey>>)>,
     /// For every other SNI, and for none.
     default: Option<Arc<CertifiedKey>>,
 }
 
 impl CertStore {
     pub fn new(
-        by_name: Vec<(Box<str>, Arc<CertifiedKey>)>,
+        by_name: Vec<(Box<str>, Option<Arc<CertifiedKey>>)>,
         default: Option<Arc<CertifiedKey>>,
     ) -> Self {
         CertStore { by_name, default }
@@ -32,15 +34,16 @@ impl CertStore {
         Arc::new(ArcSwap::from_pointee(self))
     }
 
+    /// No certificate at all, nor one on its way from a CA.
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty() && self.default.is_none()
     }
 
     pub fn pick(&self, sni: Option<&str>) -> Option<Arc<CertifiedKey>> {
         let sni = sni.map(|s| s.strip_suffix('.').unwrap_or(s));
-        sni.and_then(|s| self.by_name.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)))
-            .map(|(_, k)| k)
-            .or(self.default.as_ref())
-            .cloned()
+        match sni.and_then(|s| self.by_name.iter().find(|(n, _)| n.eq_ignore_ascii_case(s))) {
+            Some((_, own)) => own.clone(),
+            None => self.default.clone(),
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! Just enough DER to read a certificate's `notAfter`: rustls does not expose it, and a full
-//! X.509 parser would be the largest dependency of the daemon for one date.
+//! Just enough DER to read a certificate's validity, serial and authority key identifier:
+//! rustls does not expose them, and a full X.509 parser would be the largest dependency of
+//! the daemon for four fields (expiry reports, the renewal schedule and ARI's certificate ID).
 
 use crate::civil::days_from_civil;
 
@@ -24,6 +25,24 @@ fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 
 /// `notAfter` of a DER certificate, in seconds since the epoch.
 pub fn not_after(cert: &[u8]) -> Option<i64> {
+    facts(cert).map(|f| f.not_after)
+}
+
+/// What the renewal schedule needs of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// The serial number's DER contents (as RFC 9773's certificate ID takes it).
+    pub serial: Vec<u8>,
+    pub not_before: i64,
+    pub not_after: i64,
+    /// The authority key identifier's `keyIdentifier` octets, if the extension is there.
+    pub authority_key_id: Option<Vec<u8>>,
+}
+
+/// OID 2.5.29.35, authorityKeyIdentifier, as DER contents.
+const AKI_OID: &[u8] = &[0x55, 0x1d, 0x23];
+
+pub fn facts(cert: &[u8]) -> Option<Facts> {
     let (_, certificate, _) = element(cert)?;
     let (_, tbs, _) = element(certificate)?;
     let mut rest = tbs;
@@ -31,13 +50,53 @@ pub fn not_after(cert: &[u8]) -> Option<i64> {
     if tag == 0xa0 {
         rest = after; // explicit version
     }
-    for _ in 0..3 {
-        rest = element(rest)?.2; // serialNumber, signature, issuer
+    let (_, serial, after_serial) = element(rest)?;
+    rest = after_serial;
+    for _ in 0..2 {
+        rest = element(rest)?.2; // signature, issuer
     }
-    let (_, validity, _) = element(rest)?;
-    let (_, _, after_not_before) = element(validity)?;
+    let (_, validity, after_validity) = element(rest)?;
+    let (tag, time, after_not_before) = element(validity)?;
+    let not_before = parse_time(tag, std::str::from_utf8(time).ok()?)?;
     let (tag, time, _) = element(after_not_before)?;
-    parse_time(tag, std::str::from_utf8(time).ok()?)
+    let not_after = parse_time(tag, std::str::from_utf8(time).ok()?)?;
+    Some(Facts {
+        serial: serial.to_vec(),
+        not_before,
+        not_after,
+        authority_key_id: authority_key_id(after_validity),
+    })
+}
+
+/// From what follows `validity` (subject, key, optional unique IDs, `[3]` extensions).
+fn authority_key_id(mut rest: &[u8]) -> Option<Vec<u8>> {
+    let extensions = loop {
+        let (tag, contents, after) = element(rest)?;
+        if tag == 0xa3 {
+            break element(contents)?.1;
+        }
+        rest = after;
+    };
+    let mut list = extensions;
+    while !list.is_empty() {
+        let (_, extension, after) = element(list)?;
+        list = after;
+        let (_, oid, fields) = element(extension)?;
+        if oid != AKI_OID {
+            continue;
+        }
+        let (tag, value, after) = element(fields)?;
+        // A BOOLEAN first is `critical`; the OCTET STRING after it is the value.
+        let value = if tag == 0x01 {
+            element(after)?.1
+        } else {
+            value
+        };
+        let (_, aki, _) = element(value)?;
+        let (tag, key_id, _) = element(aki)?;
+        return (tag == 0x80).then(|| key_id.to_vec());
+    }
+    None
 }
 
 /// UTCTime (`YYMMDDHHMMSSZ`, tag 0x17) or GeneralizedTime (`YYYYMMDDHHMMSSZ`, tag 0x18).
