@@ -71,8 +71,10 @@ impl Challenges {
                     .collect::<Result<Vec<_>, _>>()
                     .ok()?;
                 let key = PrivateKeyDer::from_pem_slice(&pem).ok()?;
-                let key = CertifiedKey::from_der(chain, key, provider).ok()?;
-                Some((name.into(), Arc::new(key)))
+                // Not `CertifiedKey::from_der`: its key check parses the certificate with
+                // webpki, which refuses the critical acmeIdentifier extension.
+                let key = provider.key_provider.load_private_key(key).ok()?;
+                Some((name.into(), Arc::new(CertifiedKey::new(chain, key))))
             })
             .collect();
         Challenges { http, alpn }
@@ -133,4 +135,36 @@ fn stamp(dir: &Path) -> Option<(i64, i64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(dir).ok()?;
     Some((m.mtime(), m.mtime_nsec(), m.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_client_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["a.test".to_owned()]).unwrap();
+        let acme_identifier = rcgen::CustomExtension::new_acme_identifier(&[7; 32]);
+        params.custom_extensions = vec![acme_identifier];
+        let cert = params.self_signed(&key).unwrap();
+        std::fs::create_dir_all(dir.path().join("tls-alpn-01")).unwrap();
+        std::fs::create_dir_all(dir.path().join("http-01")).unwrap();
+        let pem = format!("{}{}", key.serialize_pem(), cert.pem());
+        std::fs::write(dir.path().join("tls-alpn-01/a.test.pem"), pem).unwrap();
+        std::fs::write(dir.path().join("http-01/tok_en-1"), "tok_en-1.thumb").unwrap();
+        let provider = crate::tls::certs::provider();
+        let read = Challenges::read(dir.path(), &provider);
+        assert!(read.alpn("A.test.").is_some());
+        assert!(read.alpn("b.test").is_none());
+        assert_eq!(
+            read.http("tok_en-1").map(|b| &b[..]),
+            Some(&b"tok_en-1.thumb"[..])
+        );
+        let pending = Challenges::shared();
+        let mut watcher = Watcher::new(dir.path().to_owned());
+        watcher.poll(&pending, &provider);
+        assert!(pending.load().alpn("a.test").is_some());
+    }
 }

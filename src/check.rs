@@ -4,8 +4,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::acme::Status;
 use crate::build::Built;
-use crate::config::{self, Document};
+use crate::civil::format_utc;
+use crate::config::{self, Document, Domain};
 use crate::http::Prepared;
 
 /// What `check` found: the report for stdout and the warnings for stderr.
@@ -60,9 +62,15 @@ pub fn describe(built: &Built) -> String {
             p.paths.certificate.display()
         );
     }
+    let status = c.acme.as_ref().map(|a| Status::read(&a.status()));
     for (site, domain) in built.router.sites().iter().zip(&c.domains) {
         let default = if domain.default { " (default)" } else { "" };
         let _ = writeln!(out, "\ndomain {}{default}", site.name);
+        let _ = writeln!(
+            out,
+            "  certificate: {}",
+            source(built, domain, status.as_ref())
+        );
         for doc in Document::ALL {
             match &site.documents[doc as usize] {
                 Some(p) => response(&mut out, doc.path(), p),
@@ -76,6 +84,39 @@ pub fn describe(built: &Built) -> String {
         }
     }
     out
+}
+
+/// Where `domain`'s certificate comes from, and for ACME when it was issued and renews.
+fn source(built: &Built, domain: &Domain, status: Option<&Status>) -> String {
+    let Some(paths) = &domain.tls else {
+        return match &built.config.tls {
+            Some(t) => format!("the default [tls], {}", t.certificate.display()),
+            None => "none (plain-HTTP listeners only)".into(),
+        };
+    };
+    let (Some(acme), true) = (&built.config.acme, domain.acme) else {
+        return format!("files, {}", paths.certificate.display());
+    };
+    let entry = status.and_then(|s| s.domains.get(&domain.name));
+    let when = |t: Option<i64>| t.map_or("?".into(), format_utc);
+    let error = entry.and_then(|e| e.last_error.as_deref());
+    let error = error
+        .map(|e| format!("; last attempt failed: {e}"))
+        .unwrap_or_default();
+    if !built.pairs.iter().any(|p| &p.paths == paths) {
+        return format!(
+            "waiting for a certificate for {} from {}{error}",
+            domain.name, acme.directory
+        );
+    }
+    format!(
+        "ACME from {}, issued {}, expires {}, renews {}{error} ({})",
+        acme.directory,
+        when(entry.and_then(|e| e.issued)),
+        when(entry.and_then(|e| e.expires)),
+        when(entry.and_then(|e| e.next_attempt)),
+        paths.certificate.display()
+    )
 }
 
 fn response(out: &mut String, path: &str, p: &Prepared) {

@@ -18,6 +18,10 @@ Usage:
                                       --no-tls: do not read certificates (say, systemd
                                       credentials only the service can read); --quiet: print
                                       only warnings and errors
+  wellknownd acme [--config PATH]     run the ACME client alone: order and renew the [acme]
+                                      certificates into acme.state_dir, where the daemon (for
+                                      instance the socket-activated one, which has no network)
+                                      picks them up; until SIGTERM
   wellknownd reload                   ask the running daemon (under systemd, through the control
                                       socket in $RUNTIME_DIRECTORY) to reload its config and
                                       certificates, and wait for its verdict; exit 0 if it
@@ -48,6 +52,10 @@ pub enum Command {
         no_tls: bool,
         quiet: bool,
     },
+    /// The ACME client alone, for a daemon without network.
+    Acme {
+        config: PathBuf,
+    },
     /// Ask the running daemon to reload, and wait for its verdict.
     Reload,
     /// The arguments after `probe`, for the `wellknownd-probe` binary to parse.
@@ -73,12 +81,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         };
     }
     let mut check = false;
+    let mut acme = false;
     let mut no_tls = false;
     let mut quiet = false;
     let mut config = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "check" if !check && config.is_none() => check = true,
+            "check" if !check && !acme && config.is_none() => check = true,
+            "acme" if !check && !acme && config.is_none() => acme = true,
             "-c" | "--config" => {
                 config = Some(args.next().ok_or_else(|| format!("{arg} needs a path"))?);
             }
@@ -93,7 +103,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         }
     }
     let config = PathBuf::from(config.unwrap_or_else(|| DEFAULT_PATH.to_owned()));
-    Ok(if check {
+    Ok(if acme {
+        Command::Acme { config }
+    } else if check {
         Command::Check {
             config,
             no_tls,
@@ -189,6 +201,13 @@ mod tests {
         );
         assert_eq!(p(&["--version"]), Ok(Command::Version));
         assert_eq!(p(&["reload"]), Ok(Command::Reload));
+        assert_eq!(
+            p(&["acme", "-c", "/x.toml"]),
+            Ok(Command::Acme {
+                config: "/x.toml".into()
+            })
+        );
+        assert!(p(&["acme", "--no-tls"]).is_err());
         assert!(p(&["reload", "now"]).is_err());
         assert_eq!(p(&["-h"]), Ok(Command::Help));
         assert!(p(&["--config"]).unwrap_err().contains("needs a path"));

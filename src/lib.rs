@@ -78,3 +78,4 @@ pub mod server;
 mod sys;
 pub mod systemd;
 pub mod tls;
+pub mod watch;

@@ -6,15 +6,20 @@ use std::process::ExitCode;
 use wellknownd::cli::{self, Command};
 use wellknownd::{check, control, log, run};
 
+fn exit(result: Result<(), run::StartError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error(e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match cli::parse(std::env::args().skip(1)) {
-        Ok(Command::Run { config }) => match run::run(&config) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                log::error(e);
-                ExitCode::FAILURE
-            }
-        },
+        Ok(Command::Run { config }) => exit(run::run(&config)),
+        Ok(Command::Acme { config }) => exit(run::acme(&config)),
         Ok(Command::Check {
             config,
             no_tls,

@@ -84,6 +84,8 @@ pub struct Metrics {
     generation: AtomicU64,
     requests: RequestCounters,
     certificates: Mutex<Vec<CertificateExpiry>>,
+    /// ACME orders by domain: (domain, ok, failed), as the client's status file says.
+    acme_orders: Mutex<Vec<(String, u64, u64)>>,
 }
 
 /// Decrements a gauge when what it counts ends, however it ends.
@@ -139,6 +141,14 @@ impl Metrics {
             .certificates
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = certificates;
+    }
+
+    /// ACME orders per domain, ended with a certificate and failed.
+    pub fn set_acme_orders(&self, orders: Vec<(String, u64, u64)>) {
+        *self
+            .acme_orders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = orders;
     }
 
     pub fn request(&self, domain: &str, document: &'static str, status: u16) {
@@ -238,6 +248,23 @@ impl Metrics {
                 escape(&c.path),
                 c.not_after
             );
+        }
+        drop(certificates);
+        let orders = self
+            .acme_orders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !orders.is_empty() {
+            out.push_str("# HELP wellknownd_acme_orders_total ACME orders, by domain and result.\n# TYPE wellknownd_acme_orders_total counter\n");
+        }
+        for (domain, ok, failed) in orders.iter() {
+            for (result, n) in [("ok", ok), ("failed", failed)] {
+                let _ = writeln!(
+                    out,
+                    "wellknownd_acme_orders_total{{domain=\"{}\",result=\"{result}\"}} {n}",
+                    escape(domain)
+                );
+            }
         }
         out
     }

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::build::Built;
+use crate::challenges::Pending;
+use crate::config::TlsPaths;
 use crate::config::{self, Config};
 use crate::log;
 use crate::metrics::{CertificateExpiry, Metrics};
@@ -17,6 +19,7 @@ use crate::server::{Current, Generation};
 use crate::systemd::Notifier;
 use crate::tls::certs::Stamp;
 use crate::tls::{Certs, Pair};
+use crate::watch::Watch;
 
 /// Why a reload changed nothing.
 #[derive(Debug)]
@@ -54,6 +57,7 @@ pub struct Serving {
     pub current: Current,
     pub certs: Certs,
     pub metrics: Arc<Metrics>,
+    pub challenges: Pending,
 }
 
 pub struct Reloader {
@@ -61,6 +65,12 @@ pub struct Reloader {
     serving: Serving,
     config: Config,
     pairs: Vec<Pair>,
+    /// ACME domains without a certificate yet.
+    waiting: Vec<TlsPaths>,
+    /// The waiting certificates' files when last looked at: a file that appeared but cannot
+    /// be used is not loaded again until it changes.
+    waiting_seen: Vec<Option<Stamp>>,
+    watch: Watch,
     notify: Notifier,
     /// The outcome of the last reload, for systemd's status line.
     last: String,
@@ -73,11 +83,16 @@ impl Reloader {
     /// Takes over `built`, which `serving` serves already.
     pub fn new(path: PathBuf, built: Built, serving: Serving, notify: Notifier) -> Reloader {
         serving.metrics.set_certificates(expiries(&built.pairs));
+        let mut watch = Watch::new(&built.config);
+        watch.expiry(&built.pairs);
         Reloader {
             path,
             serving,
+            watch,
             config: built.config,
             pairs: built.pairs,
+            waiting_seen: stamps_of(&built.waiting),
+            waiting: built.waiting,
             notify,
             last: format!("started {}", now()),
             failed: None,
@@ -96,8 +111,11 @@ impl Reloader {
             .metrics
             .set_certificates(expiries(&built.pairs));
         self.serving.metrics.new_generation();
+        self.watch.configure(&built.config);
         self.config = built.config;
         self.pairs = built.pairs;
+        self.waiting_seen = stamps_of(&built.waiting);
+        self.waiting = built.waiting;
     }
 
     /// Shutting down: keep serving, but let the health endpoint say 503.
@@ -114,7 +132,28 @@ impl Reloader {
             .iter()
             .map(|d| d.name.as_str())
             .collect();
-        format!("serving {}; {}", names.join(", "), self.last)
+        let mut status = format!("serving {}; {}", names.join(", "), self.last);
+        for note in self
+            .watch
+            .status_notes(&self.config, &self.pairs, &self.waiting)
+        {
+            status.push_str("; ");
+            status.push_str(&note);
+        }
+        status
+    }
+
+    /// Every second while `[acme]` is configured: pending challenges, and the client's
+    /// status, whose change means a certificate may have arrived.
+    pub fn poll_acme(&mut self) {
+        if !self.watch.is_acme() {
+            return;
+        }
+        self.watch.poll_challenges(&self.serving.challenges);
+        if self.watch.poll_status(&self.serving.metrics) {
+            self.check_certificates();
+            self.notify.status(&self.status());
+        }
     }
 
     /// Re-reads the config and every certificate; the outcome is logged, counted, told to
@@ -159,7 +198,10 @@ impl Reloader {
     /// Periodic: if a certificate or key file changed on disk, load every pair again and,
     /// if all are complete and consistent, swap them in.
     pub fn check_certificates(&mut self) {
-        if !self.pairs.iter().any(Pair::changed_on_disk) {
+        self.watch.expiry(&self.pairs);
+        let arrived = stamps_of(&self.waiting) != self.waiting_seen;
+        self.waiting_seen = stamps_of(&self.waiting);
+        if !self.pairs.iter().any(Pair::changed_on_disk) && !arrived {
             return;
         }
         let stamps: Vec<_> = self.pairs.iter().map(Pair::stamps_now).collect();
@@ -202,6 +244,10 @@ fn renewed(old: &[Pair], new: &[Pair]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+fn stamps_of(waiting: &[TlsPaths]) -> Vec<Option<Stamp>> {
+    waiting.iter().map(|w| Stamp::of(&w.certificate)).collect()
 }
 
 fn expiries(pairs: &[Pair]) -> Vec<CertificateExpiry> {

@@ -83,14 +83,14 @@ fn client(v: &Value) -> Shape {
     if let Err(e) = names::base_url(url, true) {
         return Err((format!("m.homeserver.base_url {e}"), hint.into()));
     }
-    if let Some(is) = v.get("m.identity_server") {
-        if is.get("base_url").and_then(Value::as_str).is_none() {
-            return Err((
-                "m.identity_server has no base_url".into(),
-                "remove `m.identity_server` or give it a `base_url`: an empty one breaks Element X"
-                    .into(),
-            ));
-        }
+    if let Some(is) = v.get("m.identity_server")
+        && is.get("base_url").and_then(Value::as_str).is_none()
+    {
+        return Err((
+            "m.identity_server has no base_url".into(),
+            "remove `m.identity_server` or give it a `base_url`: an empty one breaks Element X"
+                .into(),
+        ));
     }
     if url.starts_with("http://") {
         return Ok((

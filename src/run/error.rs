@@ -21,6 +21,8 @@ pub enum StartError {
     Control(std::io::Error),
     NoListeners,
     NoCertificate,
+    /// `wellknownd acme` with a config that has no `[acme]`.
+    NoAcme,
     Signals(std::io::Error),
     Runtime(std::io::Error),
 }
@@ -43,8 +45,9 @@ impl fmt::Display for StartError {
                 f.write_str("no listeners: add an address to listen.https or listen.http, or start from a systemd socket")
             }
             StartError::NoCertificate => {
-                f.write_str("an https socket but no certificate: add a [tls] section, or name the socket `http`")
+                f.write_str("an https socket but no certificate: add a [tls] or an [acme] section, or name the socket `http`")
             }
+            StartError::NoAcme => f.write_str("the config has no [acme] section: there is nothing to order"),
             StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
             StartError::Runtime(e) => write!(f, "cannot start the async runtime: {e}"),
         }

@@ -2,6 +2,7 @@
 //! ready, then serve, reloading on SIGHUP and on renewed certificate files, until SIGTERM or
 //! SIGINT; then drain and exit.
 
+mod acme_only;
 mod error;
 
 use std::net::SocketAddr;
@@ -13,20 +14,27 @@ use std::sync::Arc;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
+use crate::acme;
 use crate::build::Built;
 use crate::config::{self, Config, ListenOptions};
 use crate::log;
 use crate::reload::{Reloader, Serving};
 use crate::server::{self, Listener, Proto, Shared, Shutdown, scrape};
 use crate::systemd::{Notifier, activation};
+pub use acme_only::acme;
 pub use error::StartError;
 
 /// Loads the config at `path` and serves it until SIGTERM or SIGINT.
 pub fn run(path: &Path) -> Result<(), StartError> {
+    in_runtime(start_and_serve(path))
+}
+
+/// Runs `main` with logging and the runtime set up; flushes the log after.
+fn in_runtime(main: impl Future<Output = Result<(), StartError>>) -> Result<(), StartError> {
     log::init(crate::systemd::journal_stderr());
     let result = runtime()
         .map_err(StartError::Runtime)
-        .and_then(|runtime| runtime.block_on(start_and_serve(path)));
+        .and_then(|runtime| runtime.block_on(main));
     log::flush();
     result
 }
@@ -74,28 +82,32 @@ async fn start_and_serve(path: &Path) -> Result<(), StartError> {
     for w in loaded.warnings.iter().chain(&built.warnings) {
         log::warn(w);
     }
+    let socket_activated = !activated.is_empty();
     let (listeners, metrics_listener) = open_listeners(&built, activated)?;
+    let confirm = confirm_through(&listeners, &built.config);
     log_domains(&built.config);
     crate::tls::warm_up(&built.pairs);
     let control = crate::control::listen().map_err(StartError::Control)?;
+    let certs = built.certs.clone().shared();
+    let shared = Shared::new(built.generation().current(), certs.clone(), Arc::default())
+        .map_err(StartError::Tls)?;
     let serving = Serving {
-        current: built.generation().current(),
-        certs: built.certs.clone().shared(),
-        metrics: Arc::default(),
+        current: shared.current.clone(),
+        certs,
+        metrics: shared.metrics.clone(),
+        challenges: shared.challenges.clone(),
     };
-    let shared = Shared::new(
-        serving.current.clone(),
-        serving.certs.clone(),
-        serving.metrics.clone(),
-    )
-    .map_err(StartError::Tls)?;
     let (stop, shutdown) = Shutdown::channel();
     if let Some(l) = metrics_listener {
         log::info(format_args!("metrics on {}/metrics", l.address()));
         tokio::spawn(scrape::serve(l, shared.metrics.clone(), shutdown.clone()));
     }
+    if built.config.acme.is_some() {
+        acme_client(&built.config, socket_activated, confirm, shutdown.clone());
+    }
     let tasks = start(listeners, shared, shutdown);
     let mut reloader = Reloader::new(path.to_owned(), built, serving, notify.clone());
+    reloader.poll_acme();
     log::start_writer();
     notify.ready(&reloader.status());
     if let Some(every) = notify.watchdog_interval() {
@@ -135,6 +147,11 @@ fn open_listeners(
     Ok((listeners, metrics))
 }
 
+/// How often pending ACME challenges and the client's status are looked at (two or three
+/// `stat()` calls): the client waits for its challenge to be answered before the CA is asked
+/// to validate, so this is the delay each order pays.
+const ACME_POLL: Duration = Duration::from_secs(1);
+
 /// Reloads on SIGHUP and on `wellknownd reload`, and checks for renewed certificates, until
 /// SIGTERM or SIGINT.
 async fn until_stop_signal(
@@ -155,6 +172,7 @@ async fn until_stop_signal(
             _ = signals.term.recv() => return,
             _ = signals.int.recv() => return,
             () = tokio::time::sleep(Duration::from_secs(check)), if check > 0 => reloader.check_certificates(),
+            () = tokio::time::sleep(ACME_POLL) => reloader.poll_acme(),
         }
     }
 }
@@ -211,8 +229,14 @@ async fn watchdog(notify: Notifier, every: Duration) {
 pub fn bind(config: &Config) -> Result<Vec<Listener>, StartError> {
     let https = config.listen.https.iter().map(|l| (l, Proto::Https));
     let http = config.listen.http.iter().map(|l| (l, Proto::Http));
+    let redirect = config
+        .listen
+        .redirect_http
+        .iter()
+        .map(|l| (l, Proto::Redirect));
     https
         .chain(http)
+        .chain(redirect)
         .map(|(l, proto)| bind_one(l.address, proto, l.options))
         .collect()
 }
@@ -247,6 +271,46 @@ pub fn start(
             let _ = t.await;
         }
     }
+}
+
+/// The ACME client, in this process unless systemd passed the sockets: the socket-activated
+/// unit runs without network (`PrivateNetwork=yes`), and `wellknownd-acme.service` orders
+/// for it.
+fn acme_client(
+    config: &Config,
+    socket_activated: bool,
+    confirm: acme::Listeners,
+    shutdown: Shutdown,
+) {
+    if socket_activated {
+        log::info(
+            "acme: sockets from systemd, so certificates are ordered by `wellknownd acme` (wellknownd-acme.service); this process serves them from the state directory",
+        );
+        return;
+    }
+    let config = config.clone();
+    tokio::spawn(async move {
+        let mut shutdown = shutdown;
+        acme::run(&config, confirm, shutdown.wait()).await;
+    });
+}
+
+/// Where the ACME client checks that challenges are answered: this process's own listeners
+/// (their real ports, loopback for a wildcard).
+fn confirm_through(listeners: &[Listener], config: &Config) -> acme::Listeners {
+    let mut through = acme::Listeners::from_config(config);
+    let bound = |proto| {
+        listeners
+            .iter()
+            .filter(|l| l.proto == proto)
+            .find_map(|l| l.tcp.local_addr().ok())
+            .map(acme::Listeners::local)
+    };
+    if let Some(a) = bound(Proto::Https) {
+        through.https = a;
+    }
+    through.http = bound(Proto::Redirect).or(through.http);
+    through
 }
 
 fn log_domains(config: &Config) {

@@ -24,7 +24,7 @@ impl fmt::Display for Proto {
         f.write_str(match self {
             Proto::Https => "https",
             Proto::Http => "http",
-            Proto::Redirect => "redirect http",
+            Proto::Redirect => "redirect_http",
         })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod dns;
 pub mod fake;
+pub mod pebble;
 pub mod probe;
 pub mod raw;
 
@@ -154,7 +155,7 @@ impl TestServer {
             let addr = l.tcp.local_addr().unwrap();
             match l.proto {
                 server::Proto::Https => https.push(addr),
-                server::Proto::Http => http.push(addr),
+                server::Proto::Http | server::Proto::Redirect => http.push(addr),
             }
             tasks.push(tokio::spawn(server::serve(
                 l,
@@ -406,7 +407,12 @@ impl Daemon {
 
     /// Waits for a log line containing `needle` and returns it.
     pub fn line(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
+        self.line_within(needle, TIMEOUT)
+    }
+
+    /// [`Daemon::line`], waiting up to `timeout`.
+    pub fn line_within(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = self
@@ -418,6 +424,14 @@ impl Daemon {
                 return line;
             }
         }
+    }
+
+    /// Every line read so far, and any still buffered.
+    pub fn seen_lines(&mut self) -> Vec<String> {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.clone()
     }
 
     /// Polls for the exit status, bounded.

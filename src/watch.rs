@@ -1,0 +1,132 @@
+//! What the daemon keeps an eye on between reloads, beyond certificate files: the ACME
+//! challenges to answer, the ACME client's status (for `STATUS=`, the metrics, and to pick up
+//! a new certificate at once), and every certificate's expiry, told once a day when it nears.
+
+use std::path::PathBuf;
+
+use crate::acme::Status;
+use crate::challenges::{Pending, Watcher};
+use crate::civil::{format_utc, now_secs};
+use crate::config::{Config, TlsPaths};
+use crate::log;
+use crate::metrics::Metrics;
+use crate::tls::Pair;
+use crate::tls::certs::{EXPIRY_WARNING_SECS, Stamp};
+
+/// Expiry warnings are repeated this often while they hold: once a day is enough to be
+/// seen in the journal without flooding it.
+const WARN_EVERY_SECS: i64 = 86_400;
+
+#[derive(Debug, Default)]
+pub struct Watch {
+    challenges: Option<Watcher>,
+    status_path: Option<PathBuf>,
+    status_stamp: Option<Stamp>,
+    status: Status,
+    warned_at: Option<i64>,
+}
+
+impl Watch {
+    pub fn new(config: &Config) -> Watch {
+        let mut watch = Watch::default();
+        watch.configure(config);
+        watch
+    }
+
+    /// Follows a reloaded config's `[acme]` (or its absence).
+    pub fn configure(&mut self, config: &Config) {
+        let status_path = config.acme.as_ref().map(|a| a.status());
+        if status_path != self.status_path {
+            self.challenges = config.acme.as_ref().map(|a| Watcher::new(a.challenges()));
+            self.status_path = status_path;
+            self.status_stamp = None;
+            self.status = Status::default();
+        }
+    }
+
+    pub fn is_acme(&self) -> bool {
+        self.status_path.is_some()
+    }
+
+    pub fn poll_challenges(&mut self, pending: &Pending) {
+        if let Some(w) = &mut self.challenges {
+            w.poll(pending, &crate::tls::certs::provider());
+        }
+    }
+
+    /// Re-reads the ACME status if the client wrote it; whether it changed.
+    pub fn poll_status(&mut self, metrics: &Metrics) -> bool {
+        let Some(path) = &self.status_path else {
+            return false;
+        };
+        let stamp = Stamp::of(path);
+        if stamp == self.status_stamp {
+            return false;
+        }
+        self.status_stamp = stamp;
+        self.status = Status::read(path);
+        let orders = self.status.domains.iter();
+        let orders = orders.map(|(d, s)| (d.clone(), s.orders_ok, s.orders_failed));
+        metrics.set_acme_orders(orders.collect());
+        true
+    }
+
+    /// Logs every certificate under [`EXPIRY_WARNING_SECS`] (or expired), once a day.
+    pub fn expiry(&mut self, pairs: &[Pair]) {
+        let now = now_secs();
+        if self.warned_at.is_some_and(|at| now - at < WARN_EVERY_SECS) {
+            return;
+        }
+        let mut warned = false;
+        for p in pairs {
+            if let Some(line) = p.expiry_warning(now) {
+                match p.not_after.is_some_and(|t| t <= now) {
+                    true => log::error(&line),
+                    false => log::warn(&line),
+                }
+                warned = true;
+            }
+        }
+        if warned {
+            self.warned_at = Some(now);
+        }
+    }
+
+    /// What `STATUS=` adds to "serving ...": domains waiting for their first certificate,
+    /// certificates near expiry.
+    pub fn status_notes(
+        &self,
+        config: &Config,
+        pairs: &[Pair],
+        waiting: &[TlsPaths],
+    ) -> Vec<String> {
+        let directory = config.acme.as_ref().map_or("", |a| a.directory.as_str());
+        let mut notes: Vec<String> = config
+            .domains
+            .iter()
+            .filter(|d| waiting.iter().any(|w| Some(w) == d.tls.as_ref()))
+            .map(|d| {
+                let error = self
+                    .status
+                    .domains
+                    .get(&d.name)
+                    .and_then(|s| s.last_error.as_deref());
+                let error = error
+                    .map(|e| format!(" (last attempt: {e})"))
+                    .unwrap_or_default();
+                format!(
+                    "waiting for a certificate for {} from {directory}{error}",
+                    d.name
+                )
+            })
+            .collect();
+        let now = now_secs();
+        for p in pairs {
+            if let Some(t) = p.not_after.filter(|t| t - now < EXPIRY_WARNING_SECS) {
+                let verb = if t <= now { "EXPIRED" } else { "expires" };
+                notes.push(format!("{} {verb} {}", p.paths.key, format_utc(t)));
+            }
+        }
+        notes
+    }
+}
