@@ -133,3 +133,168 @@ async fn tls_alpn_01_certificates_for_two_names_are_obtained_served_and_reused_a
 async fn http_01_certificates_for_two_names_are_obtained_served_and_reused_after_a_restart() {
     obtain_and_restart("http-01").await;
 }
+
+/// The config with another `renew_before_days`.
+fn rewrite_renew_before(setup: &Setup, pebble: &Pebble, days: u32) -> PathBuf {
+    setup.config(pebble, "tls-alpn-01", days)
+}
+
+/// `renew_before_days` above pebble's validity forces a renewal at start: while a client
+/// fetches the document on fresh connections in a loop, the certificate changes and not one
+/// request fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_renewal_under_a_request_loop_changes_the_certificate_without_a_failed_request() {
+    let setup = Setup::new();
+    let pebble = Pebble::start(
+        &setup.pki,
+        &NAMES,
+        setup.http,
+        setup.https,
+        90 * 86_400,
+        &[],
+    )
+    .await;
+    let root = pebble.root(&setup.pki).await;
+    let config = rewrite_renew_before(&setup, &pebble, 30);
+    let mut daemon = setup.daemon(&config);
+    daemon.line_within("acme: obtained a certificate for b.test", ORDER);
+    let before = assert_served(&setup, &root).await;
+    kill("TERM", daemon.child.id());
+    daemon.wait();
+    drop(daemon);
+
+    let config = rewrite_renew_before(&setup, &pebble, 365);
+    let mut daemon = setup.daemon(&config);
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let (addr, loop_root) = (setup.https(), root.clone());
+    let requests = tokio::spawn(async move {
+        let (mut ok, mut failed, mut leaves) = (0u32, Vec::new(), Vec::new());
+        let deadline = std::time::Instant::now() + ORDER * 2;
+        while !*stopped.borrow_and_update() && std::time::Instant::now() < deadline {
+            match pebble::get(&loop_root, addr, "a.test", "/.well-known/matrix/server").await {
+                Ok((200, body, leaf)) if body == "{\"m.server\":\"matrix.a.test:443\"}" => {
+                    ok += 1;
+                    if leaves.last() != Some(&leaf) {
+                        leaves.push(leaf);
+                    }
+                }
+                other => failed.push(format!("{other:?}")),
+            }
+        }
+        (ok, failed, leaves)
+    });
+    daemon.line_within("acme: obtained a certificate for a.test", ORDER);
+    daemon.line_within("acme: obtained a certificate for b.test", ORDER);
+    // The server swaps within a second of the client's status change.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    stop.send(true).unwrap();
+    let (ok, failed, leaves) = common::within(requests).await.unwrap();
+    assert!(
+        failed.is_empty(),
+        "{} requests failed: {failed:?}",
+        failed.len()
+    );
+    assert_eq!(
+        leaves.len(),
+        2,
+        "the old certificate, then the renewed one ({ok} requests)"
+    );
+    assert_eq!(leaves[0].to_vec(), before[0]);
+    assert_ne!(leaves[1].to_vec(), before[0]);
+    daemon.line("loaded renewed");
+}
+
+/// The CA goes away in the middle of a renewal: the attempt fails with a back-off, the
+/// current certificate keeps serving, the daemon keeps running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_that_vanishes_mid_renewal_leaves_the_current_certificate_serving() {
+    let setup = Setup::new();
+    let mut pebble = Pebble::start(
+        &setup.pki,
+        &NAMES,
+        setup.http,
+        setup.https,
+        90 * 86_400,
+        &[],
+    )
+    .await;
+    let root = pebble.root(&setup.pki).await;
+    let config = rewrite_renew_before(&setup, &pebble, 30);
+    let mut daemon = setup.daemon(&config);
+    daemon.line_within("acme: obtained a certificate for b.test", ORDER);
+    let before = assert_served(&setup, &root).await;
+    kill("TERM", daemon.child.id());
+    daemon.wait();
+    drop(daemon);
+
+    let config = rewrite_renew_before(&setup, &pebble, 365);
+    let mut daemon = setup.daemon(&config);
+    daemon.line("acme: renewing a certificate for a.test");
+    pebble.stop();
+    let failed = daemon.line_within("acme: renewing for a.test failed (attempt 1)", ORDER);
+    assert!(
+        failed.contains("the current certificate keeps serving"),
+        "{failed}"
+    );
+    assert!(failed.contains("retrying at"), "{failed}");
+    daemon.line_within("acme: renewing for b.test failed (attempt 1)", ORDER);
+    assert_eq!(assert_served(&setup, &root).await, before);
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "the daemon is still running"
+    );
+    let status = std::fs::read_to_string(setup.pki.path("state/status.json")).unwrap();
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let a = &status["domains"]["a.test"];
+    assert_eq!(a["orders_ok"], 1, "{status}");
+    assert_eq!(a["orders_failed"], 1, "{status}");
+    let next = a["next_attempt"].as_i64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        (30..=70).contains(&(next - now)),
+        "first retry a minute later, not {}s",
+        next - now
+    );
+}
+
+/// A CA that rejects every nonce: the first order fails and backs off; the names wait, and
+/// their handshakes fail cleanly while everything else keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_rejecting_every_nonce_backs_off_and_the_names_wait_without_a_certificate() {
+    let setup = Setup::new();
+    let pebble = Pebble::start(
+        &setup.pki,
+        &NAMES,
+        setup.http,
+        setup.https,
+        90 * 86_400,
+        &[("PEBBLE_WFE_NONCEREJECT", "100")],
+    )
+    .await;
+    let root = pebble.root(&setup.pki).await;
+    let config = rewrite_renew_before(&setup, &pebble, 30);
+    let mut daemon = setup.daemon(&config);
+    let failed = daemon.line_within("acme: ordering for a.test failed (attempt 1)", ORDER);
+    assert!(
+        failed.contains("still waiting for the first certificate"),
+        "{failed}"
+    );
+    let refused = pebble::get(&root, setup.https(), "a.test", "/.well-known/matrix/server").await;
+    assert!(
+        refused.is_err(),
+        "no certificate yet, so no handshake: {refused:?}"
+    );
+    let health = common::raw::request(
+        format!("127.0.0.1:{}", setup.http).parse().unwrap(),
+        b"GET /healthz HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(health.starts_with("HTTP/1.1 200 OK\r\n"), "{health}");
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "the daemon is still running"
+    );
+}

@@ -131,6 +131,8 @@ pub struct TestServer {
     pub current: Current,
     pub certs: Certs,
     pub metrics: Arc<Metrics>,
+    /// The ACME challenges the listeners answer.
+    pub challenges: wellknownd::challenges::Pending,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -169,6 +171,7 @@ impl TestServer {
             current,
             certs,
             metrics,
+            challenges: shared.challenges.clone(),
             stop,
             tasks,
         }
