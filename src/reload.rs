@@ -85,6 +85,11 @@ impl Reloader {
         serving.metrics.set_certificates(expiries(&built.pairs));
         let mut watch = Watch::new(&built.config);
         watch.expiry(&built.pairs);
+        for note in watch.status_notes(&built.config, &[], &built.waiting) {
+            log::info(format_args!(
+                "{note}; until it arrives, handshakes for that name fail"
+            ));
+        }
         Reloader {
             path,
             serving,

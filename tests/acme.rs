@@ -19,6 +19,7 @@ struct Setup {
     pki: Pki,
     https: u16,
     http: u16,
+    metrics: u16,
 }
 
 impl Setup {
@@ -27,6 +28,7 @@ impl Setup {
             pki: Pki::new(),
             https: free_port(),
             http: free_port(),
+            metrics: free_port(),
         }
     }
 
@@ -34,9 +36,10 @@ impl Setup {
     fn config(&self, pebble: &Pebble, challenge: &str, renew_before_days: u32) -> PathBuf {
         self.pki.write("ca.pem", &self.pki.ca_pem);
         let mut text = format!(
-            "certificate_check_secs = 1\n[listen]\nhttps = [\"127.0.0.1:{}\"]\nredirect_http = [\"127.0.0.1:{}\"]\n\
+            "certificate_check_secs = 1\n[metrics]\nlisten = \"127.0.0.1:{}\"\n[listen]\nhttps = [\"127.0.0.1:{}\"]\nredirect_http = [\"127.0.0.1:{}\"]\n\
              [acme]\ndirectory = \"{}\"\nterms_of_service_agreed = true\nchallenge = \"{challenge}\"\n\
              ca_certificate = \"ca.pem\"\nstate_dir = \"state\"\nrenew_before_days = {renew_before_days}\n",
+            self.metrics,
             self.https,
             self.http,
             pebble.directory()
@@ -108,6 +111,34 @@ async fn obtain_and_restart(challenge: &str) {
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&state).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o700);
+
+    let metrics = common::raw::request(
+        format!("127.0.0.1:{}", setup.metrics).parse().unwrap(),
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    for n in NAMES {
+        for (result, count) in [("ok", 1), ("failed", 0)] {
+            let line = format!(
+                "wellknownd_acme_orders_total{{domain=\"{n}\",result=\"{result}\"}} {count}\n"
+            );
+            assert!(metrics.contains(&line), "{line} in {metrics}");
+        }
+        let expiry = format!(
+            "wellknownd_certificate_expiry_seconds{{key=\"acme {n}\",path=\"{}/state/certificates/{n}.pem\"}}",
+            setup.pki.dir.path().display()
+        );
+        assert!(metrics.contains(&expiry), "{expiry} in {metrics}");
+    }
+    let check = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let check = String::from_utf8_lossy(&check.stdout);
+    let source = format!("  certificate: ACME from {}, issued ", pebble.directory());
+    assert_eq!(check.matches(&source).count(), 2, "{check}");
+    assert!(check.contains(", renews "), "{check}");
 
     kill("TERM", daemon.child.id());
     daemon.wait();

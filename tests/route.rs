@@ -236,6 +236,7 @@ fn the_example_config_is_valid_and_documents_every_key() {
         ("metrics", keys_of::<MetricsFile>()),
         ("log", keys_of::<LogFile>()),
         ("tls", keys_of::<TlsFile>()),
+        ("acme", keys_of::<AcmeFile>()),
         ("domain", keys_of::<DomainFile>()),
         ("domain.client", keys_of::<ClientFile>()),
         ("domain.support", keys_of::<SupportFile>()),

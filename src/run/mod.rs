@@ -2,7 +2,7 @@
 //! ready, then serve, reloading on SIGHUP and on renewed certificate files, until SIGTERM or
 //! SIGINT; then drain and exit.
 
-mod acme_only;
+mod client;
 mod error;
 
 use std::net::SocketAddr;
@@ -21,7 +21,8 @@ use crate::log;
 use crate::reload::{Reloader, Serving};
 use crate::server::{self, Listener, Proto, Shared, Shutdown, scrape};
 use crate::systemd::{Notifier, activation};
-pub use acme_only::acme;
+use client::InProcess;
+pub use client::acme;
 pub use error::StartError;
 
 /// Loads the config at `path` and serves it until SIGTERM or SIGINT.
@@ -102,9 +103,8 @@ async fn start_and_serve(path: &Path) -> Result<(), StartError> {
         log::info(format_args!("metrics on {}/metrics", l.address()));
         tokio::spawn(scrape::serve(l, shared.metrics.clone(), shutdown.clone()));
     }
-    if built.config.acme.is_some() {
-        acme_client(&built.config, socket_activated, confirm, shutdown.clone());
-    }
+    let mut acme = InProcess::new(confirm, socket_activated);
+    acme.follow(&built.config);
     let tasks = start(listeners, shared, shutdown);
     let mut reloader = Reloader::new(path.to_owned(), built, serving, notify.clone());
     reloader.poll_acme();
@@ -113,7 +113,7 @@ async fn start_and_serve(path: &Path) -> Result<(), StartError> {
     if let Some(every) = notify.watchdog_interval() {
         tokio::spawn(watchdog(notify.clone(), every));
     }
-    until_stop_signal(&mut signals, control, &mut reloader).await;
+    until_stop_signal(&mut signals, control, &mut reloader, &mut acme).await;
     notify.stopping();
     drain(&mut reloader, stop, tasks).await;
     Ok(())
@@ -158,21 +158,37 @@ async fn until_stop_signal(
     signals: &mut Signals,
     mut control: Option<mpsc::Receiver<crate::control::Request>>,
     reloader: &mut Reloader,
+    acme: &mut InProcess,
 ) {
+    // Intervals, not a sleep per turn: a sleep re-created on every turn of the loop would be
+    // reset by every other event, and the shorter one would starve the longer.
+    let every = |secs: u64| {
+        let mut tick = tokio::time::interval(Duration::from_secs(secs.max(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick
+    };
+    let mut check = reloader.config().certificate_check_secs;
+    let mut check_tick = every(check);
+    let mut acme_tick = every(ACME_POLL.as_secs());
     loop {
-        let check = reloader.config().certificate_check_secs;
+        let now = reloader.config().certificate_check_secs;
+        if now != check {
+            (check, check_tick) = (now, every(now));
+        }
         tokio::select! {
             _ = signals.hup.recv() => {
                 let _ = reloader.reload();
+                acme.follow(reloader.config());
             }
             Some(request) = next_request(&mut control) => {
                 let verdict = reloader.reload().map(|()| reloader.status());
+                acme.follow(reloader.config());
                 request.answer(verdict.map_err(|e| e.to_string()));
             }
             _ = signals.term.recv() => return,
             _ = signals.int.recv() => return,
-            () = tokio::time::sleep(Duration::from_secs(check)), if check > 0 => reloader.check_certificates(),
-            () = tokio::time::sleep(ACME_POLL) => reloader.poll_acme(),
+            _ = check_tick.tick(), if check > 0 => reloader.check_certificates(),
+            _ = acme_tick.tick(), if reloader.config().acme.is_some() => reloader.poll_acme(),
         }
     }
 }
@@ -271,28 +287,6 @@ pub fn start(
             let _ = t.await;
         }
     }
-}
-
-/// The ACME client, in this process unless systemd passed the sockets: the socket-activated
-/// unit runs without network (`PrivateNetwork=yes`), and `wellknownd-acme.service` orders
-/// for it.
-fn acme_client(
-    config: &Config,
-    socket_activated: bool,
-    confirm: acme::Listeners,
-    shutdown: Shutdown,
-) {
-    if socket_activated {
-        log::info(
-            "acme: sockets from systemd, so certificates are ordered by `wellknownd acme` (wellknownd-acme.service); this process serves them from the state directory",
-        );
-        return;
-    }
-    let config = config.clone();
-    tokio::spawn(async move {
-        let mut shutdown = shutdown;
-        acme::run(&config, confirm, shutdown.wait()).await;
-    });
 }
 
 /// Where the ACME client checks that challenges are answered: this process's own listeners
