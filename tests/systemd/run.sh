@@ -17,9 +17,17 @@ leader=
 
 pass=0
 ok() { pass=$((pass + 1)); echo "ok $pass - $*"; }
-fail() { echo "not ok - $*" >&2; echo "--- journal:" >&2; in_ct journalctl --no-pager -n 60 -u wellknownd.socket -u wellknownd.service >&2 || true; exit 1; }
+fail() {
+    echo "not ok - $*" >&2
+    echo "--- journal:" >&2
+    in_ct journalctl --no-pager -n 80 -u wellknownd.socket -u wellknownd.service \
+        -u wellknownd-standalone.service -u wellknownd-acme.service >&2 || true
+    exit 1
+}
+pebble_pids=()
 
 cleanup() {
+    for p in "${pebble_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
     # Killing the container's init ends every process in its PID namespace, then nspawn.
     if [ -n "$leader" ]; then kill -KILL "$leader" 2>/dev/null || true; fi
     if [ -n "$nspawn_pid" ]; then
@@ -43,7 +51,8 @@ if [ ! -x "$root/usr/lib/systemd/systemd" ] || [ ! -x "$root/usr/bin/kill" ]; th
 fi
 
 # --- what goes into the container ---------------------------------------------------------
-cargo run --quiet --release --example mint -- "$work/certs" cert1=example.com cert2=example.com cert3=example.com
+cargo run --quiet --release --example mint -- "$work/certs" cert1=example.com cert2=example.com cert3=example.com \
+    cert4=example.com pebble=127.0.0.1
 le=$work/letsencrypt
 mkdir -p "$le/archive/example.com" "$le/live/example.com" "$work/etc"
 install -m 644 "$work/certs/cert1.crt" "$le/archive/example.com/fullchain1.pem"
@@ -51,8 +60,9 @@ install -m 600 "$work/certs/cert1.key" "$le/archive/example.com/privkey1.pem"
 ln -s ../../archive/example.com/fullchain1.pem "$le/live/example.com/fullchain.pem"
 ln -s ../../archive/example.com/privkey1.pem "$le/live/example.com/privkey.pem"
 
-config() { # $1: homeserver URL; $2: m.server; $3: certificate (default: the credential)
+config() { # $1: homeserver URL; $2: m.server; $3: certificate (default: the credential); $4: [listen]
     cat >"$work/etc/config.toml.new" <<EOF
+${4:-}
 [tls]
 certificate = "${3:-fullchain.pem}"
 private_key = "privkey.pem"
@@ -73,6 +83,8 @@ systemd-nspawn --boot --register=no --keep-unit --private-network --volatile=ove
     --bind-ro="$bin:/usr/local/bin/wellknownd" \
     --bind-ro="$repo/systemd/wellknownd.socket:/etc/systemd/system/wellknownd.socket" \
     --bind-ro="$repo/systemd/wellknownd.service:/etc/systemd/system/wellknownd.service" \
+    --bind-ro="$repo/systemd/wellknownd-standalone.service:/etc/systemd/system/wellknownd-standalone.service" \
+    --bind-ro="$repo/systemd/wellknownd-acme.service:/etc/systemd/system/wellknownd-acme.service" \
     --bind-ro="$repo/systemd/wellknownd-certbot-deploy-hook:/usr/local/share/wellknownd/wellknownd-certbot-deploy-hook" \
     --bind="$work/etc:/etc/wellknownd" \
     --bind="$le:/etc/letsencrypt" \
@@ -100,17 +112,17 @@ serial_ct() {
 main_pid() { in_ct systemctl show --property=MainPID --value wellknownd.service; }
 
 # A bounded request loop on the container's loopback; prints "<ok> <failed>" when stopped.
-loop_start() {
+loop_start() { # $1: the CA to trust (default: the test CA)
     rm -f "$work/loop.stop"
     in_net bash -c '
         ok=0; failed=0
         for _ in $(seq 3000); do
             [ -e "$1/loop.stop" ] && break
-            code=$(curl --silent --max-time 5 --cacert "$1/certs/ca.crt" --resolve example.com:443:127.0.0.1 \
+            code=$(curl --silent --max-time 5 --cacert "$2" --resolve example.com:443:127.0.0.1 \
                 --output /dev/null --write-out "%{http_code}" https://example.com/.well-known/matrix/server || true)
             if [ "$code" = 200 ]; then ok=$((ok + 1)); else failed=$((failed + 1)); fi
         done
-        echo "$ok $failed" >"$1/loop.result"' _ "$work" &
+        echo "$ok $failed" >"$1/loop.result"' _ "$work" "${1:-$work/certs/ca.crt}" &
     loop_pid=$!
     sleep 0.5
 }
@@ -230,5 +242,103 @@ in_ct journalctl --no-pager -u wellknownd.service | grep -q "Watchdog timeout" |
 body=$(curl_ct https://example.com/.well-known/matrix/server)
 [ "$body" = '{"m.server":"matrix.example.net:443"}' ] || fail "after watchdog restart: $body"
 ok "watchdog restarted the stopped daemon (pid $old -> $new)"
+
+# --- the standalone unit: certbot's renewal reaches it too ------------------------------------
+until_serial() { # $1: the serial to wait for, or "!OLD" for any other than OLD
+    for _ in $(seq 300); do
+        now=$(serial_ct || true)
+        case "$1" in
+            !*) [ -n "$now" ] && [ "$now" != "${1#!}" ] && return 0 ;;
+            *) [ "$now" = "$1" ] && return 0 ;;
+        esac
+        sleep 0.2
+    done
+    return 1
+}
+in_ct systemctl stop wellknownd.socket wellknownd.service
+config https://matrix2.example.com matrix.example.net:443 "" '[listen]
+https = ["127.0.0.1:443"]'
+in_ct systemctl start wellknownd-standalone.service || fail "standalone unit did not start"
+before=$(serial_ct)
+install -m 644 "$work/certs/cert4.crt" "$le/archive/example.com/fullchain3.pem"
+install -m 600 "$work/certs/cert4.key" "$le/archive/example.com/privkey3.pem"
+ln -sfn ../../archive/example.com/fullchain3.pem "$le/live/example.com/fullchain.pem"
+ln -sfn ../../archive/example.com/privkey3.pem "$le/live/example.com/privkey.pem"
+RENEWED_LINEAGE=/etc/letsencrypt/live/example.com in_ct /usr/local/share/wellknownd/wellknownd-certbot-deploy-hook
+expected=$(openssl x509 -noout -serial -in "$work/certs/cert4.crt")
+until_serial "$expected" || fail "standalone unit still serves $(serial_ct), not the renewed $expected"
+[ "$before" != "$expected" ] || fail "the renewal did not change the certificate"
+ok "certbot renewal + deploy hook reached the standalone unit ($expected)"
+
+# --- ACME: the shipped units obtain and renew certificates from pebble ----------------------
+# pebble (the test CA) and pebble-challtestsrv (its DNS: every name is 127.0.0.1) run on the
+# host, in the container's network namespace: the CA validates TLS-ALPN-01 on its port 443.
+cat >"$work/pebble.json" <<EOF
+{"pebble": {"listenAddress": "127.0.0.1:14000", "managementListenAddress": "127.0.0.1:15000",
+  "certificate": "$work/certs/pebble.crt", "privateKey": "$work/certs/pebble.key",
+  "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "", "externalAccountBindingRequired": false,
+  "certificateValidityPeriod": 7776000}}
+EOF
+in_net pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 127.0.0.1:8053 -http01 "" \
+    -https01 "" -tlsalpn01 "" -management 127.0.0.1:8055 >"$work/challtestsrv.log" 2>&1 &
+pebble_pids+=($!)
+PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 in_net pebble -config "$work/pebble.json" \
+    -dnsserver 127.0.0.1:8053 >"$work/pebble.log" 2>&1 &
+pebble_pids+=($!)
+for _ in $(seq 100); do
+    in_net curl --silent --insecure --max-time 2 --output "$work/pebble-root.pem" https://127.0.0.1:15000/roots/0 && break
+    sleep 0.2
+done
+grep -q "BEGIN CERTIFICATE" "$work/pebble-root.pem" || { cat "$work/pebble.log"; fail "pebble did not start"; }
+install -m 644 "$work/certs/ca.crt" "$work/etc/acme-ca.pem"
+acme_config() { # $1: renew_before_days; $2: [listen]
+    cat >"$work/etc/config.toml.new" <<EOF
+${2:-}
+[acme]
+directory = "https://127.0.0.1:14000/dir"
+terms_of_service_agreed = true
+ca_certificate = "/etc/wellknownd/acme-ca.pem"
+renew_before_days = $1
+
+[[domain]]
+name = "example.com"
+server = "matrix.example.com:443"
+EOF
+    mv "$work/etc/config.toml.new" "$work/etc/config.toml"
+}
+acme_served() { # the server document over a certificate from pebble
+    in_net curl --silent --max-time 5 --cacert "$work/pebble-root.pem" --resolve example.com:443:127.0.0.1 \
+        https://example.com/.well-known/matrix/server 2>/dev/null || true
+}
+in_ct systemctl stop wellknownd-standalone.service
+acme_config 30
+in_ct systemctl start wellknownd.socket wellknownd-acme.service
+for _ in $(seq 300); do [ "$(acme_served)" = '{"m.server":"matrix.example.com:443"}' ] && break; sleep 0.2; done
+[ "$(acme_served)" = '{"m.server":"matrix.example.com:443"}' ] || fail "no certificate from pebble served: $(acme_served)"
+[ "$(in_ct stat -c %a /var/lib/private/wellknownd)" = 700 ] || fail "state directory not 0700"
+[ "$(in_ct stat -c %a /var/lib/private/wellknownd/certificates/example.com.pem)" = 600 ] || fail "certificate file not 0600"
+ok "socket-activated daemon (no network) + wellknownd-acme.service: certificate from pebble served"
+status=$(in_ct systemctl show --property=StatusText --value wellknownd.service)
+case "$status" in *waiting*) fail "status still waiting: $status" ;; esac
+
+before=$(serial_ct)
+pid=$(main_pid)
+acme_config 365
+loop_start "$work/pebble-root.pem"
+in_ct systemctl restart wellknownd-acme.service
+until_serial "!$before" || fail "the renewal never reached the socket-activated daemon"
+sleep 1
+loop_stop "ACME renewal reaching the socket-activated daemon"
+[ "$(main_pid)" = "$pid" ] || fail "the server was restarted for the renewal"
+ok "renewed certificate $(serial_ct) served by the same process (pid $pid), no reload"
+
+before=$(serial_ct)
+in_ct systemctl stop wellknownd-acme.service wellknownd.socket wellknownd.service
+acme_config 365 '[listen]
+https = ["127.0.0.1:443"]'
+in_ct systemctl start wellknownd-standalone.service || fail "standalone unit did not start"
+until_serial "!$before" || fail "the standalone unit did not renew in-process"
+[ "$(acme_served)" = '{"m.server":"matrix.example.com:443"}' ] || fail "standalone: $(acme_served)"
+ok "standalone unit renewed in-process: $(serial_ct)"
 
 echo "$pass passed, 0 failed"
