@@ -12,19 +12,28 @@
 //!    [`http::prepared`]), held by a [`http::Router`], and the pure [`http::route()`] from a
 //!    request to one of them. All behaviour a client can observe is decided there, and unit
 //!    tests call it without sockets.
-//! 3. [`tls`]: certificate files loaded into a [`tls::CertStore`], which the SNI resolver
-//!    reads on each handshake through a lock-free handle ([`tls::Certs`]).
-//! 4. [`server`]: listening sockets and connections. [`server::serve`] is the one entry point
+//!    [`http::route_plain()`] is the port-80 listeners' (`listen.redirect_http`): ACME
+//!    HTTP-01 answers and 308s to `https://`.
+//! 3. [`tls`]: certificate files (configured, or an ACME domain's in `state_dir`) loaded into
+//!    a [`tls::CertStore`], which the SNI resolver reads on each handshake through a
+//!    lock-free handle ([`tls::Certs`]); a hello offering only `acme-tls/1` gets the pending
+//!    TLS-ALPN-01 certificate from [`challenges`] instead.
+//! 4. [`acme`]: the ACME client (account, orders, renewal schedule with back-off and ARI),
+//!    which writes certificates, challenges and its status into `state_dir`, in the daemon
+//!    (standalone) or as `wellknownd acme` beside a daemon without network.
+//! 5. [`server`]: listening sockets and connections. [`server::serve`] is the one entry point
 //!    that `main`, the tests and socket activation use: accept, per-address limit,
 //!    connection limit, PROXY header, TLS, HTTP/1.1 (parked when idle) or HTTP/2, each
 //!    request answered by `route()` from the current [`server::Generation`] (one lock-free
 //!    load), each connection ended by one supervisor (idle, stalled, aged, draining).
 //!    [`server::scrape`] serves the [`metrics`] (counters and their text only).
-//! 5. [`build`]: everything a config yields ([`build::Built`]: the router, the certificate
-//!    store); [`reload`]: building a new one and swapping it in while serving; [`run`]: the daemon's life (signals, load, bind, serve, reload on SIGHUP
-//!    or [`control`] request, stop on SIGTERM); [`check`]: the `wellknownd check` report;
+//! 6. [`build`]: everything a config yields ([`build::Built`]: the router, the certificate
+//!    store); [`reload`]: building a new one and swapping it in while serving, and [`watch`]:
+//!    what it polls between reloads (challenges, the ACME status, expiry); [`run`]: the
+//!    daemon's life (signals, load, bind, serve, reload on SIGHUP or [`control`] request,
+//!    the in-process ACME client, stop on SIGTERM); [`check`]: the `wellknownd check` report;
 //!    [`cli`]: the command line.
-//! 6. [`probe`]: `wellknownd probe DOMAIN`, the outside check of a deployment (documents,
+//! 7. [`probe`]: `wellknownd probe DOMAIN`, the outside check of a deployment (documents,
 //!    CORS, every address, federation discovery and signed keys, the client API). It is a
 //!    client, built into its own binary (`src/bin/wellknownd-probe.rs`) so the daemon links
 //!    none of it.
@@ -52,7 +61,8 @@
 //! assert_eq!(response.headers()["cache-control"], "public, max-age=14400");
 //! ```
 //!
-//! Leaf helpers, importing nothing above: [`log`] (one line per event on stderr, through a
+//! Leaf helpers, importing nothing above: [`challenges`] (the pending ACME challenges, read
+//! from `state_dir`), [`log`] (one line per event on stderr, through a
 //! bounded queue that never blocks the runtime), [`systemd`] (readiness, watchdog, socket
 //! activation, the journal), [`civil`] (dates without a date crate), [`base64`] (Matrix's
 //! unpadded base64), `sys` (the only unsafe code: the system calls std does not wrap).
