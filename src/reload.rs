@@ -14,12 +14,12 @@ use crate::challenges::Pending;
 use crate::config::TlsPaths;
 use crate::config::{self, Config};
 use crate::log;
-use crate::metrics::{CertificateExpiry, Metrics};
+use crate::metrics::Metrics;
 use crate::server::{Current, Generation};
 use crate::systemd::Notifier;
 use crate::tls::certs::Stamp;
 use crate::tls::{Certs, Pair};
-use crate::watch::Watch;
+use crate::watch::{Watch, expiries, renewed};
 
 /// Why a reload changed nothing.
 #[derive(Debug)]
@@ -234,38 +234,8 @@ impl Reloader {
     }
 }
 
-/// A line for each pair in `new` that was not loaded from the same files before.
-fn renewed(old: &[Pair], new: &[Pair]) -> Vec<String> {
-    new.iter()
-        .filter(|p| !old.iter().any(|o| o.stamps == p.stamps))
-        .map(|p| {
-            let expiry = p
-                .not_after
-                .map_or("unknown".into(), crate::civil::format_utc);
-            format!(
-                "{}: loaded renewed {} (expires {expiry})",
-                p.paths.key,
-                p.paths.certificate.display()
-            )
-        })
-        .collect()
-}
-
 fn stamps_of(waiting: &[TlsPaths]) -> Vec<Option<Stamp>> {
     waiting.iter().map(|w| Stamp::of(&w.certificate)).collect()
-}
-
-fn expiries(pairs: &[Pair]) -> Vec<CertificateExpiry> {
-    pairs
-        .iter()
-        .filter_map(|p| {
-            Some(CertificateExpiry {
-                key: p.paths.key.clone(),
-                path: p.paths.certificate.display().to_string(),
-                not_after: p.not_after?,
-            })
-        })
-        .collect()
 }
 
 fn restart_not_needed(old: &Config, new: &Config) -> Result<(), ReloadError> {

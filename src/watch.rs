@@ -9,7 +9,7 @@ use crate::challenges::{Pending, Watcher};
 use crate::civil::{format_utc, now_secs};
 use crate::config::{Config, TlsPaths};
 use crate::log;
-use crate::metrics::Metrics;
+use crate::metrics::{CertificateExpiry, Metrics};
 use crate::tls::Pair;
 use crate::tls::certs::{EXPIRY_WARNING_SECS, Stamp};
 
@@ -129,4 +129,34 @@ impl Watch {
         }
         notes
     }
+}
+
+/// A line for each pair in `new` that was not loaded from the same files before.
+pub fn renewed(old: &[Pair], new: &[Pair]) -> Vec<String> {
+    new.iter()
+        .filter(|p| !old.iter().any(|o| o.stamps == p.stamps))
+        .map(|p| {
+            let expiry = p
+                .not_after
+                .map_or("unknown".into(), crate::civil::format_utc);
+            format!(
+                "{}: loaded renewed {} (expires {expiry})",
+                p.paths.key,
+                p.paths.certificate.display()
+            )
+        })
+        .collect()
+}
+
+pub fn expiries(pairs: &[Pair]) -> Vec<CertificateExpiry> {
+    pairs
+        .iter()
+        .filter_map(|p| {
+            Some(CertificateExpiry {
+                key: p.paths.key.clone(),
+                path: p.paths.certificate.display().to_string(),
+                not_after: p.not_after?,
+            })
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 //! Every await is bounded by [`within`]; servers stop through their shutdown channel.
 #![allow(dead_code)]
 
+pub mod acme;
 pub mod dns;
 pub mod fake;
 pub mod pebble;
