@@ -12,23 +12,7 @@ use common::{Pki, kill};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ca_that_vanishes_mid_renewal_leaves_the_current_certificate_serving() {
     let setup = Setup::new();
-    let mut pebble = Pebble::start(
-        &setup.pki,
-        &NAMES,
-        setup.http,
-        setup.https,
-        90 * 86_400,
-        &[],
-    )
-    .await;
-    let root = pebble.root(&setup.pki).await;
-    let config = rewrite_renew_before(&setup, &pebble, 30);
-    let mut daemon = setup.daemon(&config);
-    daemon.line_within("acme: obtained a certificate for b.test", ORDER);
-    let before = assert_served(&setup, &root).await;
-    kill("TERM", daemon.child.id());
-    daemon.wait();
-    drop(daemon);
+    let (mut pebble, root, before) = setup.with_certificates().await;
 
     let config = rewrite_renew_before(&setup, &pebble, 365);
     let mut daemon = setup.daemon(&config);

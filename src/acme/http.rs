@@ -1,12 +1,12 @@
 //! The ACME client's HTTPS: one short connection per request over tokio-rustls with the one
-//! crypto provider, trusting `acme.ca_certificate` or the system's CA bundle. Every request
+//! crypto provider, trusting `acme.ca_certificate` or the system's CA bundle
+//! ([`crate::tls::roots`]). Every request
 //! is bounded in time and size, so a CA that hangs or floods stalls one order attempt (which
 //! backs off), never the process.
 
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,9 +15,7 @@ use http::{Request, Uri};
 use http_body_util::{BodyExt, Limited};
 use hyper_util::rt::TokioIo;
 use instant_acme::{BodyWrapper, BytesResponse, Error, HttpClient};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -26,13 +24,6 @@ use tokio_rustls::TlsConnector;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// ACME responses are small JSON documents and PEM chains (a few KiB); more is not a CA.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-/// Where Debian, Fedora/RHEL and Alpine/BSD keep the system's trusted CAs
-/// (`SSL_CERT_FILE` first, as OpenSSL does).
-const SYSTEM_BUNDLES: [&str; 3] = [
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/cert.pem",
-];
 
 pub struct Client {
     tls: TlsConnector,
@@ -41,42 +32,11 @@ pub struct Client {
 impl Client {
     /// Trusting the CAs in `ca_file`, else the system's bundle.
     pub fn new(ca_file: Option<&Path>) -> Result<Client, String> {
-        let roots = roots(ca_file)?;
-        let mut config = ClientConfig::builder_with_provider(crate::tls::certs::provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let config = crate::tls::roots::client_config(ca_file)?;
         Ok(Client {
-            tls: TlsConnector::from(Arc::new(config)),
+            tls: TlsConnector::from(config),
         })
     }
-}
-
-fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
-    let from_env = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
-    let path = match (ca_file, &from_env) {
-        (Some(p), _) => p.to_owned(),
-        (None, Some(p)) => p.clone(),
-        (None, None) => SYSTEM_BUNDLES
-            .iter()
-            .map(Path::new)
-            .find(|p| p.exists())
-            .ok_or(
-                "no system CA bundle found (install ca-certificates, or set acme.ca_certificate)",
-            )?
-            .to_owned(),
-    };
-    let certs = CertificateDer::pem_file_iter(&path)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut roots = RootCertStore::empty();
-    let (added, _) = roots.add_parsable_certificates(certs);
-    if added == 0 {
-        return Err(format!("{}: no CA certificate in it", path.display()));
-    }
-    Ok(roots)
 }
 
 impl HttpClient for Client {

@@ -18,7 +18,6 @@ pub mod fetch;
 pub mod keys;
 pub mod options;
 pub mod report;
-pub mod roots;
 pub mod shape;
 pub mod url;
 pub mod wellknown;

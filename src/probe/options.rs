@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::dns::{Dns, Override, System};
-use super::{Probe, fetch, roots};
+use super::{Probe, fetch};
 use crate::config::names;
 
 /// Per request, as Element's discovery allows (5 s).
@@ -48,7 +48,7 @@ pub fn run(o: &Options) -> u8 {
 
 fn run_checked(o: &Options) -> Result<super::report::Report, String> {
     let domain = names::domain_name(&o.domain)?;
-    let tls = roots::client_config(o.ca.as_deref())?;
+    let tls = crate::tls::roots::client_config(o.ca.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

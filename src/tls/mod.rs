@@ -5,6 +5,7 @@
 pub mod certs;
 pub mod load;
 pub mod resolver;
+pub mod roots;
 pub mod store;
 pub mod x509;
 

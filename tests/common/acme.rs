@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use super::pebble::{self, Pebble, free_port};
-use super::{Daemon, Pki};
+use rustls::pki_types::CertificateDer;
+
+use super::{Daemon, Pki, kill};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wellknownd");
 /// An order from pebble takes a second or two on loopback; this leaves room for a loaded CI.
@@ -53,8 +55,23 @@ impl Setup {
 
     pub fn daemon(&self, config: &PathBuf) -> Daemon {
         let mut d = Daemon::start(Command::new(BIN).arg("--config").arg(config));
-        d.line("listening on redirect_http://");
+        d.line_keeping("listening on redirect_http://");
         d
+    }
+
+    /// Pebble issuing 90-day certificates, and the daemon run until it obtained both and
+    /// stopped again: where a renewal test starts. Pebble, its root, and the leaves served.
+    pub async fn with_certificates(&self) -> (Pebble, CertificateDer<'static>, Vec<Vec<u8>>) {
+        let pebble =
+            Pebble::start(&self.pki, &NAMES, self.http, self.https, 90 * 86_400, &[]).await;
+        let root = pebble.root(&self.pki).await;
+        let mut daemon = self.daemon(&rewrite_renew_before(self, &pebble, 30));
+        daemon.line_within("acme: obtained a certificate for a.test", ORDER);
+        daemon.line_within("acme: obtained a certificate for b.test", ORDER);
+        let leaves = assert_served(self, &root).await;
+        kill("TERM", daemon.child.id());
+        daemon.wait();
+        (pebble, root, leaves)
     }
 
     pub fn https(&self) -> std::net::SocketAddr {

@@ -382,6 +382,8 @@ pub struct Daemon {
     pub child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+    /// Lines read by [`Daemon::line_keeping`] past which [`Daemon::line`] still looks.
+    kept: std::collections::VecDeque<String>,
 }
 
 impl Daemon {
@@ -406,6 +408,7 @@ impl Daemon {
             child,
             lines,
             seen: Vec::new(),
+            kept: Default::default(),
         }
     }
 
@@ -416,17 +419,42 @@ impl Daemon {
 
     /// [`Daemon::line`], waiting up to `timeout`.
     pub fn line_within(&mut self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no `{needle}` in {:#?}", self.seen));
-            self.seen.push(line.clone());
+        while let Some(line) = self.kept.pop_front() {
             if line.contains(needle) {
                 return line;
             }
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let line = self.next(deadline, needle);
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// The next line before `deadline`; a test failure naming `needle` and every line so far
+    /// if none comes.
+    fn next(&mut self, deadline: Instant, needle: &str) -> String {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = self
+            .lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no `{needle}` in {:#?}", self.seen));
+        self.seen.push(line.clone());
+        line
+    }
+
+    /// Waits for a line containing `needle` like [`Daemon::line`], but the lines before it
+    /// stay for the next `line` to find: for a start-up line that others may precede.
+    pub fn line_keeping(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let line = self.next(deadline, needle);
+            if line.contains(needle) {
+                return line;
+            }
+            self.kept.push_back(line);
         }
     }
 

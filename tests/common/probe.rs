@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use wellknownd::probe::dns::{Dns, Override, Resolve, Srv};
 use wellknownd::probe::report::{Check, Report, Status};
-use wellknownd::probe::{Probe, fetch, probe, roots};
+use wellknownd::probe::{Probe, fetch, probe};
+use wellknownd::tls::roots;
 
 use super::fake::{Canned, FakeServer};
 use super::{Pki, within};

@@ -1,5 +1,6 @@
-//! Which certificate authorities the probe trusts: the system's bundle, as curl and Synapse
-//! do, or only the ones in `--ca FILE` (a private CA, a test setup).
+//! Which certificate authorities our clients trust (the probe, and the ACME client talking to
+//! its CA): the system's bundle, as curl and Synapse do, or only the ones in a file the
+//! operator names (`--ca FILE`, `acme.ca_certificate`: a private CA, a test setup).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ fn system() -> Result<RootCertStore, String> {
             .iter()
             .map(Path::new)
             .find(|p| p.exists())
-            .ok_or("no system CA bundle found (install ca-certificates, or pass --ca FILE)")?,
+            .ok_or("no system CA bundle found (install ca-certificates, or name a CA file: probe --ca FILE, acme.ca_certificate)")?,
     };
     load(path)
 }
