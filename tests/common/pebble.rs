@@ -28,9 +28,18 @@ pub struct Pebble {
 
 /// A port the OS just handed out and that is free again: pebble and the daemon need theirs
 /// before either starts (pebble is told the daemon's), so they cannot bind port 0.
+/// Never the same port twice in one test binary (the OS may hand a released port out again).
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 impl Pebble {
