@@ -1,6 +1,7 @@
 //! Any version, method, authority, path and Host headers (none, one, several) through the
-//! router of a two-domain config: a response with CORS headers every time, a 400 for two
-//! Hosts, a Location of visible ASCII only, never a panic.
+//! router of a two-domain config, and through the port-80 router: a response with CORS
+//! headers every time, a 400 for two Hosts, a Location of visible ASCII only (on port 80, to
+//! one of the configured names over https), never a panic.
 #![no_main]
 use std::sync::OnceLock;
 
@@ -52,12 +53,20 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let Ok(request) = builder.body(()) else { return };
-    let response = wellknownd::http::route(router(), &request);
-    assert_eq!(response.headers()["access-control-allow-origin"], "*");
-    if request.headers().get_all(http::header::HOST).iter().count() > 1 {
-        assert_eq!(response.status(), 400);
+    let pending = wellknownd::challenges::Challenges::default();
+    let plain = wellknownd::http::route_plain(router(), &pending, &request);
+    for response in [wellknownd::http::route(router(), &request), plain] {
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        if request.headers().get_all(http::header::HOST).iter().count() > 1 {
+            assert_eq!(response.status(), 400);
+        }
+        if let Some(location) = response.headers().get(http::header::LOCATION) {
+            assert!(location.as_bytes().iter().all(u8::is_ascii_graphic), "{location:?}");
+        }
     }
-    if let Some(location) = response.headers().get(http::header::LOCATION) {
-        assert!(location.as_bytes().iter().all(u8::is_ascii_graphic), "{location:?}");
+    let plain = wellknownd::http::route_plain(router(), &pending, &request);
+    if let Some(location) = plain.headers().get(http::header::LOCATION) {
+        let to_a_site = ["https://one.test/", "https://two.test/"];
+        assert!(to_a_site.iter().any(|s| location.as_bytes().starts_with(s.as_bytes())), "{location:?}");
     }
 });

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
 use super::{Signals, StartError, in_runtime};
 use crate::acme::{self, Listeners};
@@ -61,11 +61,13 @@ type Wanted = (Acme, Vec<String>);
 
 /// The client inside the daemon, unless systemd passed the sockets: the socket-activated
 /// unit runs without network (`PrivateNetwork=yes`), and `wellknownd-acme.service` orders
-/// for it.
+/// for it. It runs on a thread of its own with a runtime of its own: its fsyncs, key
+/// generation and CA requests never occupy a worker that serves requests.
 pub(super) struct InProcess {
     confirm: Listeners,
     socket_activated: bool,
-    running: Option<(Wanted, JoinHandle<()>)>,
+    /// What runs, and the sender whose drop stops it.
+    running: Option<(Wanted, oneshot::Sender<()>)>,
 }
 
 impl InProcess {
@@ -89,9 +91,8 @@ impl InProcess {
         if self.running.as_ref().map(|(w, _)| w) == wanted.as_ref() {
             return;
         }
-        if let Some((_, task)) = self.running.take() {
-            task.abort();
-        }
+        // Dropping the sender stops the running client.
+        self.running = None;
         let Some(wanted) = wanted else { return };
         if self.socket_activated {
             log::info(
@@ -100,9 +101,23 @@ impl InProcess {
             return;
         }
         let (config, confirm) = (config.clone(), self.confirm);
-        let task = tokio::spawn(async move {
-            acme::run(&config, confirm, std::future::pending()).await;
-        });
-        self.running = Some((wanted, task));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("acme".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match runtime {
+                    Ok(r) => r.block_on(acme::run(&config, confirm, async {
+                        let _ = stopped.await;
+                    })),
+                    Err(e) => log::error(format_args!("acme: cannot start its runtime: {e}")),
+                }
+            });
+        match spawned {
+            Ok(_) => self.running = Some((wanted, stop)),
+            Err(e) => log::error(format_args!("acme: cannot start its thread: {e}")),
+        }
     }
 }
