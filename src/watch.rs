@@ -73,23 +73,28 @@ impl Watch {
 
     /// Logs every certificate under [`EXPIRY_WARNING_SECS`] (or expired), once a day.
     pub fn expiry(&mut self, pairs: &[Pair]) {
-        let now = now_secs();
-        if self.warned_at.is_some_and(|at| now - at < WARN_EVERY_SECS) {
-            return;
-        }
-        let mut warned = false;
-        for p in pairs {
-            if let Some(line) = p.expiry_warning(now) {
-                match p.not_after.is_some_and(|t| t <= now) {
-                    true => log::error(&line),
-                    false => log::warn(&line),
-                }
-                warned = true;
+        for (expired, line) in self.expiry_due(pairs, now_secs()) {
+            match expired {
+                true => log::error(&line),
+                false => log::warn(&line),
             }
         }
-        if warned {
+    }
+
+    /// The expiry lines to log at `now` (and whether each is for an expired certificate):
+    /// all of them once a day while any holds, none in between.
+    fn expiry_due(&mut self, pairs: &[Pair], now: i64) -> Vec<(bool, String)> {
+        if self.warned_at.is_some_and(|at| now - at < WARN_EVERY_SECS) {
+            return Vec::new();
+        }
+        let lines: Vec<(bool, String)> = pairs
+            .iter()
+            .filter_map(|p| Some((p.not_after? <= now, p.expiry_warning(now)?)))
+            .collect();
+        if !lines.is_empty() {
             self.warned_at = Some(now);
         }
+        lines
     }
 
     /// What `STATUS=` adds to "serving ...": domains waiting for their first certificate,
@@ -159,4 +164,73 @@ pub fn expiries(pairs: &[Pair]) -> Vec<CertificateExpiry> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::TlsPaths;
+
+    /// A pair whose certificate expires at `not_after` (the certificate itself is a stand-in).
+    fn pair(not_after: i64) -> Pair {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["a.test".to_owned()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+        let provider = crate::tls::certs::provider();
+        let certified =
+            rustls::sign::CertifiedKey::from_der(vec![cert.der().clone()], der, &provider);
+        Pair {
+            key: Arc::new(certified.unwrap()),
+            paths: TlsPaths {
+                key: "tls".into(),
+                certificate: PathBuf::from("/c.pem"),
+                private_key: PathBuf::from("/k.pem"),
+            },
+            not_after: Some(not_after),
+            stamps: [None, None],
+        }
+    }
+
+    #[test]
+    fn expiry_is_told_once_a_day_while_it_holds_and_expired_is_an_error() {
+        let day = 86_400;
+        let now = 1_000 * day;
+        let (soon, expired, fine) = (pair(now + 5 * day), pair(now - day), pair(now + 60 * day));
+        let mut watch = Watch::default();
+        let lines = watch.expiry_due(&[soon.clone(), expired.clone(), fine.clone()], now);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            !lines[0].0 && lines[0].1.contains("expires at") && lines[0].1.contains("in 5 days")
+        );
+        assert!(lines[1].0 && lines[1].1.contains("EXPIRED"));
+        assert!(
+            watch.expiry_due(&[soon.clone()], now + day - 1).is_empty(),
+            "not twice a day"
+        );
+        assert_eq!(
+            watch.expiry_due(&[soon.clone()], now + day).len(),
+            1,
+            "again the next day"
+        );
+        let mut quiet = Watch::default();
+        assert!(quiet.expiry_due(&[fine], now).is_empty());
+    }
+
+    #[test]
+    fn the_status_line_names_certificates_near_expiry() {
+        let day = 86_400;
+        let now = now_secs();
+        let text = "[listen]\nhttp = [\"127.0.0.1:0\"]\n[[domain]]\nname = \"a.test\"\nserver = \"m.a.test:443\"\n";
+        let config = crate::config::parse(std::path::Path::new("t.toml"), text)
+            .unwrap()
+            .config;
+        let watch = Watch::new(&config);
+        let notes = watch.status_notes(&config, &[pair(now + 3 * day), pair(now + 90 * day)], &[]);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("tls expires "), "{notes:?}");
+    }
 }

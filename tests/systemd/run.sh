@@ -312,7 +312,18 @@ acme_served() { # the server document over a certificate from pebble
 }
 in_ct systemctl stop wellknownd-standalone.service
 acme_config 30
-in_ct systemctl start wellknownd.socket wellknownd-acme.service
+in_ct systemctl start wellknownd.socket
+# The first connection starts the server; with no certificate yet its handshake fails, and
+# the server says what it waits for.
+acme_served >/dev/null
+for _ in $(seq 50); do [ "$(in_ct systemctl is-active wellknownd.service)" = active ] && break; sleep 0.2; done
+status=$(in_ct systemctl show --property=StatusText --value wellknownd.service)
+case "$status" in
+    *"waiting for a certificate for example.com from https://127.0.0.1:14000/dir"*) ;;
+    *) fail "status before the first certificate: $status" ;;
+esac
+ok "first start without a certificate: serving, STATUS= says it waits for one"
+in_ct systemctl start wellknownd-acme.service
 for _ in $(seq 300); do [ "$(acme_served)" = '{"m.server":"matrix.example.com:443"}' ] && break; sleep 0.2; done
 [ "$(acme_served)" = '{"m.server":"matrix.example.com:443"}' ] || fail "no certificate from pebble served: $(acme_served)"
 [ "$(in_ct stat -c %a /var/lib/private/wellknownd)" = 700 ] || fail "state directory not 0700"
