@@ -208,11 +208,15 @@ mod tests {
         );
         assert!(lines[1].0 && lines[1].1.contains("EXPIRED"));
         assert!(
-            watch.expiry_due(&[soon.clone()], now + day - 1).is_empty(),
+            watch
+                .expiry_due(std::slice::from_ref(&soon), now + day - 1)
+                .is_empty(),
             "not twice a day"
         );
         assert_eq!(
-            watch.expiry_due(&[soon.clone()], now + day).len(),
+            watch
+                .expiry_due(std::slice::from_ref(&soon), now + day)
+                .len(),
             1,
             "again the next day"
         );
