@@ -12,7 +12,7 @@ wellknownd: serves the Matrix .well-known delegation documents over TLS
 
 Usage:
   wellknownd [--config PATH]          run the daemon
-  wellknownd check [--no-tls] [--quiet] [--config PATH]
+  wellknownd check [--no-tls] [--quiet] [--config PATH]    (or -t, as nginx)
                                       validate the config and certificates, print what would be
                                       served; exit 0 if the daemon would start, 1 if not.
                                       --no-tls: do not read certificates (say, systemd
@@ -87,13 +87,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut config = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "check" if !check && !acme && config.is_none() => check = true,
-            "acme" if !check && !acme && config.is_none() => acme = true,
+            // nginx's `-t` is `check`; the command word may come before or after the options.
+            "check" | "-t" if !check && !acme => check = true,
+            "acme" if !check && !acme => acme = true,
             "-c" | "--config" => {
                 config = Some(args.next().ok_or_else(|| format!("{arg} needs a path"))?);
             }
-            "--no-tls" if check => no_tls = true,
-            "-q" | "--quiet" if check => quiet = true,
+            "--no-tls" => no_tls = true,
+            "-q" | "--quiet" => quiet = true,
             "-V" | "--version" => return Ok(Command::Version),
             "-h" | "--help" => return Ok(Command::Help),
             _ => match arg.strip_prefix("--config=") {
@@ -101,6 +102,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 None => return Err(format!("unexpected argument `{arg}` (see --help)")),
             },
         }
+    }
+    if (no_tls || quiet) && !check {
+        let flag = if no_tls { "--no-tls" } else { "--quiet" };
+        return Err(format!("{flag} belongs to `check` (see --help)"));
     }
     let config = PathBuf::from(config.unwrap_or_else(|| DEFAULT_PATH.to_owned()));
     Ok(if acme {
@@ -214,6 +219,21 @@ mod tests {
         assert!(p(&["serve"]).unwrap_err().contains("`serve`"));
         assert!(p(&["check", "check"]).is_err());
         assert!(p(&["--no-tls"]).is_err());
+        // As nginx: `-t` checks, and `-c FILE` goes anywhere on the line.
+        let checked = Ok(Command::Check {
+            config: "d.toml".into(),
+            no_tls: false,
+            quiet: true,
+        });
+        assert_eq!(p(&["-t", "-c", "d.toml", "-q"]), checked);
+        assert_eq!(p(&["-c", "d.toml", "check", "--quiet"]), checked);
+        assert_eq!(
+            p(&["-c", "/x.toml", "acme"]),
+            Ok(Command::Acme {
+                config: "/x.toml".into()
+            })
+        );
+        assert!(p(&["-t", "check"]).is_err());
     }
 
     #[test]
