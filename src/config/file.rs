@@ -174,6 +174,13 @@ pub struct ListenFile {
     /// every other request a 308 to the same path over `https://`. They serve no documents.
     #[serde(default)]
     pub redirect_http: Vec<ListenerFile>,
+    /// Addresses or networks of your own reverse proxies, e.g. `["127.0.0.1", "10.0.0.0/8"]`.
+    /// A connection to a plain `http` listener from one of them is not counted against
+    /// `limits.max_connections_per_ip` (it carries many clients), and the access log names the
+    /// client from its `X-Forwarded-For` (or `Forwarded`): the last address in it that is not
+    /// itself a trusted proxy. From anyone else those headers are ignored. Default none.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// A certificate chain and its private key, both PEM files.

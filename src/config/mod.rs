@@ -9,6 +9,7 @@ pub mod file;
 mod json;
 pub mod model;
 pub mod names;
+pub mod net;
 mod serving;
 mod validate;
 mod validator;

@@ -114,6 +114,8 @@ pub struct Listen {
     pub http: Vec<ListenAddr>,
     /// Port-80 listeners: ACME HTTP-01 answers and 308s to `https://`.
     pub redirect_http: Vec<ListenAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` the plain listeners believe.
+    pub trusted_proxies: Vec<super::net::IpNet>,
     /// The Prometheus metrics listener.
     pub metrics: Option<SocketAddr>,
 }

@@ -8,6 +8,7 @@ use super::error::Error;
 use super::file::{ConfigFile, ListenerFile};
 use super::model::WELL_KNOWN_PREFIX;
 use super::model::{Health, Limits, Listen, ListenAddr, ListenOptions};
+use super::net::IpNet;
 use super::validator::Validator;
 
 /// certbot renews 30 days before expiry; a check a minute costs two stat() calls per pair.
@@ -137,6 +138,13 @@ pub(super) fn read(v: &Validator, file: &ConfigFile) -> Result<Serving, Error> {
             https,
             http,
             redirect_http,
+            trusted_proxies: file
+                .listen
+                .trusted_proxies
+                .iter()
+                .enumerate()
+                .map(|(i, s)| v.check(&format!("listen.trusted_proxies[{i}]"), IpNet::parse(s)))
+                .collect::<Result<_, _>>()?,
             metrics,
         },
         limits,

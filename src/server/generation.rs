@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use crate::config::net::IpNet;
 use crate::config::{Config, Limits};
 use crate::http::Router;
 
@@ -34,6 +35,8 @@ pub struct Generation {
     pub access_log: bool,
     /// The metrics listener is configured: count requests.
     pub count_requests: bool,
+    /// `listen.trusted_proxies`.
+    pub trusted_proxies: Vec<IpNet>,
     pub(super) h1: http1::Builder,
     pub(super) h2: http2::Builder<TokioExecutor>,
 }
@@ -62,6 +65,7 @@ impl Generation {
             limits,
             access_log: config.access_log,
             count_requests: config.listen.metrics.is_some(),
+            trusted_proxies: config.listen.trusted_proxies.clone(),
             h1,
             h2,
         }

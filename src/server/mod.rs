@@ -9,6 +9,7 @@
 //! imports this.
 
 mod conn;
+mod forwarded;
 pub mod generation;
 mod h1;
 mod io;
@@ -58,7 +59,9 @@ pub async fn serve(listener: Listener, shared: Shared, mut shutdown: Shutdown) {
             () = shutdown.wait() => break,
         };
         failing = false;
-        let slot = match by_peer {
+        // A trusted reverse proxy carries many clients on its connections: not capped per
+        // address (its clients are named by X-Forwarded-For instead).
+        let slot = match by_peer && !shared.is_trusted(peer, listener.proto) {
             true => match shared.admit(peer) {
                 Some(slot) => Some(slot),
                 None => continue,

@@ -36,6 +36,8 @@ pub(super) struct Service {
     requests: Arc<Requests>,
     /// Set on the port-80 listeners: what they answer is [`route_plain`]'s.
     challenges: Option<Pending>,
+    /// The peer is a trusted reverse proxy: the access log names the client it forwards for.
+    behind_proxy: bool,
 }
 
 impl Service {
@@ -48,6 +50,7 @@ impl Service {
         let challenges = (proto == Proto::Redirect).then(|| shared.challenges.clone());
         Service {
             challenges,
+            behind_proxy: shared.is_trusted(client, proto),
             current: RefCell::new(Cache::new(shared.current.clone())),
             shared_current: shared.current.clone(),
             metrics: shared.metrics.clone(),
@@ -93,7 +96,15 @@ impl Service {
             None => contained(router, req, route),
         };
         if let Some(started) = started {
-            access_log(req, &response, self.client, started);
+            let forwarded = self
+                .behind_proxy
+                .then(|| super::forwarded::client(req, &generation.trusted_proxies))
+                .flatten();
+            let client = match forwarded {
+                Some(ip) => Client::Forwarded(ip),
+                None => Client::Peer(self.client),
+            };
+            access_log(req, &response, client, started);
         }
         if generation.count_requests {
             let domain = router.site(|| route::host(req)).map_or("", |s| &s.name);
@@ -115,12 +126,23 @@ fn contained<B>(
         .unwrap_or_else(|_| router.fixed.internal_error.response(false))
 }
 
-fn access_log<B>(
-    req: &Request<B>,
-    response: &Response<Body>,
-    client: SocketAddr,
-    started: Instant,
-) {
+/// Who the access log names: the peer (or the PROXY header's address), or the client a
+/// trusted proxy forwarded for.
+enum Client {
+    Peer(SocketAddr),
+    Forwarded(std::net::IpAddr),
+}
+
+impl std::fmt::Display for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Client::Peer(a) => a.fmt(f),
+            Client::Forwarded(ip) => ip.fmt(f),
+        }
+    }
+}
+
+fn access_log<B>(req: &Request<B>, response: &Response<Body>, client: Client, started: Instant) {
     use hyper::body::Body as _;
     let bytes = response.body().size_hint().exact().unwrap_or(0);
     log::info(format_args!(

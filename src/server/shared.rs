@@ -50,6 +50,18 @@ impl Shared {
         })
     }
 
+    /// Whether `peer` is one of `listen.trusted_proxies`, on a plain listener (TLS and port-80
+    /// listeners are reached by clients directly, or through a PROXY header).
+    pub(super) fn is_trusted(&self, peer: SocketAddr, proto: super::Proto) -> bool {
+        proto == super::Proto::Http
+            && self
+                .current
+                .load()
+                .trusted_proxies
+                .iter()
+                .any(|n| n.contains(peer.ip()))
+    }
+
     /// A slot for a connection from `client` under `limits.max_connections_per_ip`, or
     /// `None` (counted) when its address has no slot left.
     pub(super) fn admit(&self, client: SocketAddr) -> Option<per_ip::Slot> {
