@@ -6,6 +6,7 @@
 pub mod acme;
 pub mod dns;
 pub mod fake;
+pub mod front;
 pub mod pebble;
 pub mod probe;
 pub mod raw;
