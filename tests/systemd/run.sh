@@ -55,6 +55,8 @@ cargo run --quiet --release --example mint -- "$work/certs" cert1=example.com ce
     cert4=example.com pebble=127.0.0.1
 le=$work/letsencrypt
 mkdir -p "$le/archive/example.com" "$le/live/example.com" "$work/etc"
+# The units' fixed place, linked to certbot's files as README says.
+ln -s /etc/letsencrypt/live/example.com "$work/etc/tls"
 install -m 644 "$work/certs/cert1.crt" "$le/archive/example.com/fullchain1.pem"
 install -m 600 "$work/certs/cert1.key" "$le/archive/example.com/privkey1.pem"
 ln -s ../../archive/example.com/fullchain1.pem "$le/live/example.com/fullchain.pem"
@@ -311,6 +313,14 @@ acme_served() { # the server document over a certificate from pebble
         https://example.com/.well-known/matrix/server 2>/dev/null || true
 }
 in_ct systemctl stop wellknownd-standalone.service
+# An ACME-only host has no certificate files. A missing LoadCredential= source fails a unit
+# (243/CREDENTIALS, measured here on systemd 252), so README's drop-in clears them.
+rm "$work/etc/tls"
+for unit in wellknownd.service wellknownd-standalone.service; do
+    in_ct mkdir -p "/etc/systemd/system/$unit.d"
+    in_ct sh -c "printf '[Service]\nLoadCredential=\n' >/etc/systemd/system/$unit.d/acme-only.conf"
+done
+in_ct systemctl daemon-reload
 acme_config 30
 in_ct systemctl start wellknownd.socket
 # The first connection starts the server; with no certificate yet its handshake fails, and
