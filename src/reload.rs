@@ -204,8 +204,9 @@ impl Reloader {
     /// if all are complete and consistent, swap them in.
     pub fn check_certificates(&mut self) {
         self.watch.expiry(&self.pairs);
-        let arrived = stamps_of(&self.waiting) != self.waiting_seen;
-        self.waiting_seen = stamps_of(&self.waiting);
+        let waiting_now = stamps_of(&self.waiting);
+        let arrived = waiting_now != self.waiting_seen;
+        self.waiting_seen = waiting_now;
         if !self.pairs.iter().any(Pair::changed_on_disk) && !arrived {
             return;
         }

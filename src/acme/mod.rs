@@ -123,32 +123,38 @@ impl Managed {
         entry: &mut DomainStatus,
     ) {
         let acme = store.acme();
-        let current = stored(acme, &self.name);
+        let mut current = stored(acme, &self.name);
         if let (Some(facts), Some(account)) = (&current, account.as_ref()) {
             self.ask_ari(account, facts).await;
         }
         let now = now_secs();
-        let due = match &current {
-            Some(f) => schedule::renewal_due(
-                f.not_after,
-                acme.renew_before_days,
-                self.ari.map(|(at, _)| at),
-                self.issued_here,
-            ),
-            None => now,
-        };
-        let due = self.retry_at.map_or(due, |r| r.max(due));
-        if due <= now {
-            self.attempt(store, account, listeners, current.is_some(), entry)
+        let mut obtained = false;
+        if self.due(current.as_ref(), acme, now) <= now {
+            obtained = self
+                .attempt(store, account, listeners, current.is_some(), entry)
                 .await;
-        } else {
-            entry.next_attempt = Some(due);
+            current = stored(acme, &self.name);
         }
-        let facts = stored(acme, &self.name);
-        entry.issued = facts.as_ref().map(|f| f.not_before);
-        entry.expires = facts.as_ref().map(|f| f.not_after);
+        entry.next_attempt = match (&current, obtained) {
+            // Issued but not readable back: look again at the next recheck, not at once.
+            (None, true) => None,
+            _ => Some(self.due(current.as_ref(), acme, now_secs())),
+        };
+        entry.issued = current.as_ref().map(|f| f.not_before);
+        entry.expires = current.as_ref().map(|f| f.not_after);
     }
 
+    /// When the next order is due: at once without a certificate, else its renewal time;
+    /// after a failure, not before the retry.
+    fn due(&self, current: Option<&Facts>, acme: &Acme, now: i64) -> i64 {
+        let due = current.map_or(now, |f| {
+            let ari = self.ari.map(|(at, _)| at);
+            schedule::renewal_due(f.not_after, acme.renew_before_days, ari, self.issued_here)
+        });
+        self.retry_at.map_or(due, |r| r.max(due))
+    }
+
+    /// One order; whether it ended with a certificate saved.
     async fn attempt(
         &mut self,
         store: &Store,
@@ -156,7 +162,7 @@ impl Managed {
         listeners: Listeners,
         renewal: bool,
         entry: &mut DomainStatus,
-    ) {
+    ) -> bool {
         let (name, directory) = (&self.name, &store.acme().directory);
         let what = if renewal { "renewing" } else { "ordering" };
         log::info(format_args!(
@@ -188,14 +194,7 @@ impl Managed {
                 log::info(format_args!(
                     "acme: obtained a certificate for {name} (expires {expires}); the server picks it up without a reload"
                 ));
-                entry.next_attempt = stored(store.acme(), name).map(|f| {
-                    schedule::renewal_due(
-                        f.not_after,
-                        store.acme().renew_before_days,
-                        None,
-                        Some(now),
-                    )
-                });
+                true
             }
             Err(failure) => {
                 self.failures += 1;
@@ -203,7 +202,6 @@ impl Managed {
                 self.retry_at = Some(at);
                 entry.orders_failed += 1;
                 entry.last_error = Some(failure.message.clone());
-                entry.next_attempt = Some(at);
                 let keeps = if renewal {
                     "the current certificate keeps serving"
                 } else {
@@ -215,6 +213,7 @@ impl Managed {
                     failure.message,
                     format_utc(at)
                 ));
+                false
             }
         }
     }
