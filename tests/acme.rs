@@ -7,19 +7,11 @@ use std::process::Command;
 
 use common::acme::{BIN, NAMES, ORDER, Setup, assert_served, rewrite_renew_before};
 use common::kill;
-use common::pebble::{self, Pebble};
+use common::pebble;
 
 async fn obtain_and_restart(challenge: &str) {
     let setup = Setup::new();
-    let pebble = Pebble::start(
-        &setup.pki,
-        &NAMES,
-        setup.http,
-        setup.https,
-        90 * 86_400,
-        &[],
-    )
-    .await;
+    let pebble = setup.pebble(&[]).await;
     let root = pebble.root(&setup.pki).await;
     let config = setup.config(&pebble, challenge, 30);
     let mut daemon = setup.daemon(&config);

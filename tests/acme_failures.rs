@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::acme::{NAMES, ORDER, Setup, assert_served, rewrite_renew_before};
-use common::pebble::{self, Pebble};
+use common::acme::{ORDER, Setup, assert_served, rewrite_renew_before};
+use common::pebble;
 use common::{Pki, kill};
 
 /// The CA goes away in the middle of a renewal: the attempt fails with a back-off, the
@@ -52,15 +52,7 @@ async fn a_ca_that_vanishes_mid_renewal_leaves_the_current_certificate_serving()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ca_rejecting_every_nonce_backs_off_and_the_names_wait_without_a_certificate() {
     let setup = Setup::new();
-    let pebble = Pebble::start(
-        &setup.pki,
-        &NAMES,
-        setup.http,
-        setup.https,
-        90 * 86_400,
-        &[("PEBBLE_WFE_NONCEREJECT", "100")],
-    )
-    .await;
+    let pebble = setup.pebble(&[("PEBBLE_WFE_NONCEREJECT", "100")]).await;
     let root = pebble.root(&setup.pki).await;
     let config = rewrite_renew_before(&setup, &pebble, 30);
     let mut daemon = setup.daemon(&config);

@@ -59,11 +59,16 @@ impl Setup {
         d
     }
 
+    /// Pebble issuing 90-day certificates for [`NAMES`], validating on this set-up's ports,
+    /// with `env` on top of its defaults.
+    pub async fn pebble(&self, env: &[(&str, &str)]) -> Pebble {
+        Pebble::start(&self.pki, &NAMES, self.http, self.https, 90 * 86_400, env).await
+    }
+
     /// Pebble issuing 90-day certificates, and the daemon run until it obtained both and
     /// stopped again: where a renewal test starts. Pebble, its root, and the leaves served.
     pub async fn with_certificates(&self) -> (Pebble, CertificateDer<'static>, Vec<Vec<u8>>) {
-        let pebble =
-            Pebble::start(&self.pki, &NAMES, self.http, self.https, 90 * 86_400, &[]).await;
+        let pebble = self.pebble(&[]).await;
         let root = pebble.root(&self.pki).await;
         let mut daemon = self.daemon(&rewrite_renew_before(self, &pebble, 30));
         daemon.line_within("acme: obtained a certificate for a.test", ORDER);
