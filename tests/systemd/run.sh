@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The units in systemd/ under a real systemd: boots Debian bookworm with systemd-nspawn, installs
-# the release binary, the units and a config whose certificate sits in a certbot-style
-# /etc/letsencrypt tree, and checks what an operator relies on. Needs root, debootstrap and
-# systemd-container; run by .ci/run after `cargo build --release`. The Debian root is built
+# The Debian package under a real systemd: boots Debian bookworm with systemd-nspawn, installs
+# the .deb that `cargo deb` makes of the release build, and checks through the packaged units
+# what an operator relies on: an unconfigured install stays quiet, then a config whose
+# certificate sits in a certbot-style /etc/letsencrypt tree serves; reloads, renewals,
+# restarts and an upgrade under load, ACME, and purge. Needs root, debootstrap,
+# systemd-container and cargo-deb; run by .ci/run after `cargo build --release`. The Debian root is built
 # once (about 100 s) and cached in $WELLKNOWND_TEST_ROOT; the container runs on a throw-away
 # overlay, so the cache stays clean. Every wait is bounded; all traffic stays on the
 # container's own loopback.
@@ -10,7 +12,6 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 root=${WELLKNOWND_TEST_ROOT:-/var/tmp/wellknownd-bookworm}
-bin=$repo/target/release/wellknownd
 work=$(mktemp -d /var/tmp/wellknownd-systemd.XXXXXX)
 nspawn_pid=
 leader=
@@ -51,6 +52,12 @@ if [ ! -x "$root/usr/lib/systemd/systemd" ] || [ ! -x "$root/usr/bin/kill" ]; th
 fi
 
 # --- what goes into the container ---------------------------------------------------------
+# The package, and a newer build of it for the upgrade (same binaries, a higher version).
+command -v cargo-deb >/dev/null || { echo "cargo-deb is missing: cargo install cargo-deb --locked" >&2; exit 1; }
+mkdir -p "$work/debs"
+deb1=$(cd "$repo" && cargo deb --no-build --quiet --output "$work/debs/")
+version=$(dpkg-deb --field "$deb1" Version)
+deb2=$(cd "$repo" && cargo deb --no-build --quiet --deb-version "$version+upgrade" --output "$work/debs/")
 cargo run --quiet --release --example mint -- "$work/certs" cert1=example.com cert2=example.com cert3=example.com \
     cert4=example.com pebble=127.0.0.1
 le=$work/letsencrypt
@@ -78,16 +85,10 @@ homeserver = "$1"
 EOF
     mv "$work/etc/config.toml.new" "$work/etc/config.toml"
 }
-config https://matrix.example.com matrix.example.com:443
 
 systemd-nspawn --boot --register=no --keep-unit --private-network --volatile=overlay \
     --directory="$root" --machine=wellknownd-test \
-    --bind-ro="$bin:/usr/local/bin/wellknownd" \
-    --bind-ro="$repo/systemd/wellknownd.socket:/etc/systemd/system/wellknownd.socket" \
-    --bind-ro="$repo/systemd/wellknownd.service:/etc/systemd/system/wellknownd.service" \
-    --bind-ro="$repo/systemd/wellknownd-standalone.service:/etc/systemd/system/wellknownd-standalone.service" \
-    --bind-ro="$repo/systemd/wellknownd-acme.service:/etc/systemd/system/wellknownd-acme.service" \
-    --bind-ro="$repo/systemd/wellknownd-certbot-deploy-hook:/usr/local/share/wellknownd/wellknownd-certbot-deploy-hook" \
+    --bind-ro="$work/debs:/debs" \
     --bind="$work/etc:/etc/wellknownd" \
     --bind="$le:/etc/letsencrypt" \
     >"$work/console.log" 2>&1 </dev/null &
@@ -136,8 +137,22 @@ loop_stop() { # $1: what ran meanwhile
     ok "$1: $good requests, none failed"
 }
 
+# --- the package, on a host without a config -------------------------------------------------
+in_ct dpkg -i "/debs/$(basename "$deb1")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i"; }
+[ "$(in_ct systemctl is-enabled wellknownd.socket)" = enabled ] || fail "socket not enabled by the package"
+for unit in wellknownd.socket wellknownd.service wellknownd-standalone.service wellknownd-acme.service; do
+    [ "$(in_ct systemctl is-active "$unit" || true)" = inactive ] || fail "$unit not inactive without a config"
+done
+[ "$(in_ct systemctl show --property=ConditionResult --value wellknownd.socket)" = no ] || fail "socket start not skipped"
+[ -z "$(in_ct systemctl list-units --state=failed --plain --no-legend 'wellknownd*')" ] || fail "failed units after install"
+[ "$(in_ct readlink -f /usr/lib/systemd/system/wellknownd.service)" = /usr/lib/systemd/system/wellknownd.service ] || fail "unit not installed"
+in_ct grep -q "^ExecStart=/usr/bin/wellknownd " /usr/lib/systemd/system/wellknownd.service || fail "unit does not name /usr/bin"
+in_ct test -e /usr/share/man/man5/wellknownd.toml.5.gz || fail "no wellknownd.toml(5)"
+ok "package installed on an unconfigured host: socket enabled, every unit inactive, none failed"
+
 # --- socket activation ----------------------------------------------------------------------
-in_ct systemctl daemon-reload
+# The admin writes the config; one start serves.
+config https://matrix.example.com matrix.example.com:443
 in_ct systemctl start wellknownd.socket
 [ "$(in_ct systemctl is-active wellknownd.service || true)" = inactive ] || fail "service started before any connection"
 ok "socket listening, service not yet started"
@@ -210,7 +225,7 @@ ln -sfn ../../archive/example.com/fullchain2.pem "$le/live/example.com/fullchain
 mv -T "$le/live/example.com/fullchain.pem.new" "$le/live/example.com/fullchain.pem"
 ln -sfn ../../archive/example.com/privkey2.pem "$le/live/example.com/privkey.pem.new"
 mv -T "$le/live/example.com/privkey.pem.new" "$le/live/example.com/privkey.pem"
-RENEWED_LINEAGE=/etc/letsencrypt/live/example.com in_ct /usr/local/share/wellknownd/wellknownd-certbot-deploy-hook
+RENEWED_LINEAGE=/etc/letsencrypt/live/example.com in_ct /usr/share/wellknownd/wellknownd-certbot-deploy-hook
 sleep 1
 loop_stop "certbot renewal + deploy hook"
 after=$(serial_ct)
@@ -223,6 +238,23 @@ loop_start
 in_ct systemctl restart wellknownd.service
 sleep 1
 loop_stop "systemctl restart"
+
+# --- upgrade under load ---------------------------------------------------------------------
+# dpkg -i of a newer build: the service restarts with the new binary, the socket (and so the
+# port) stays, the admin's config is untouched.
+pid=$(main_pid)
+since=$(in_ct systemctl show --property=ActiveEnterTimestampMonotonic --value wellknownd.socket)
+sum=$(sha256sum <"$work/etc/config.toml")
+loop_start
+in_ct dpkg -i "/debs/$(basename "$deb2")" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "upgrade"; }
+sleep 1
+loop_stop "upgrade to $version+upgrade (dpkg -i) under load"
+[ "$(in_ct dpkg-query --show --showformat='${Version}' wellknownd)" = "$version+upgrade" ] || fail "not upgraded"
+[ "$(main_pid)" != "$pid" ] && [ "$(main_pid)" != 0 ] || fail "the service was not restarted by the upgrade"
+[ "$(in_ct systemctl show --property=ActiveEnterTimestampMonotonic --value wellknownd.socket)" = "$since" ] ||
+    fail "the socket was restarted by the upgrade"
+[ "$(sha256sum <"$work/etc/config.toml")" = "$sum" ] || fail "the upgrade changed the config"
+ok "upgrade: service restarted (pid $pid -> $(main_pid)), socket kept, config untouched"
 
 # --- watchdog -------------------------------------------------------------------------------
 in_ct mkdir -p /run/systemd/system/wellknownd.service.d
@@ -266,7 +298,7 @@ install -m 644 "$work/certs/cert4.crt" "$le/archive/example.com/fullchain3.pem"
 install -m 600 "$work/certs/cert4.key" "$le/archive/example.com/privkey3.pem"
 ln -sfn ../../archive/example.com/fullchain3.pem "$le/live/example.com/fullchain.pem"
 ln -sfn ../../archive/example.com/privkey3.pem "$le/live/example.com/privkey.pem"
-RENEWED_LINEAGE=/etc/letsencrypt/live/example.com in_ct /usr/local/share/wellknownd/wellknownd-certbot-deploy-hook
+RENEWED_LINEAGE=/etc/letsencrypt/live/example.com in_ct /usr/share/wellknownd/wellknownd-certbot-deploy-hook
 expected=$(openssl x509 -noout -serial -in "$work/certs/cert4.crt")
 until_serial "$expected" || fail "standalone unit still serves $(serial_ct), not the renewed $expected"
 [ "$before" != "$expected" ] || fail "the renewal did not change the certificate"
@@ -361,5 +393,18 @@ in_ct systemctl start wellknownd-standalone.service || fail "standalone unit did
 until_serial "!$before" || fail "the standalone unit did not renew in-process"
 [ "$(acme_served)" = '{"m.server":"matrix.example.com:443"}' ] || fail "standalone: $(acme_served)"
 ok "standalone unit renewed in-process: $(serial_ct)"
+
+# --- purge ------------------------------------------------------------------------------------
+in_ct dpkg --purge wellknownd >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg --purge"; }
+in_ct dpkg-query --show wellknownd >/dev/null 2>&1 && fail "still installed after purge"
+for path in /usr/bin/wellknownd /usr/bin/wellknownd-probe /usr/lib/systemd/system/wellknownd.socket \
+    /usr/lib/systemd/system/wellknownd.service /usr/share/wellknownd /usr/share/doc/wellknownd \
+    /etc/systemd/system/sockets.target.wants/wellknownd.socket /var/lib/private/wellknownd \
+    /var/lib/wellknownd; do
+    if in_ct test -e "$path" || in_ct test -L "$path"; then fail "$path left after purge"; fi
+done
+in_ct pgrep -x wellknownd >/dev/null && fail "a wellknownd process runs after purge"
+in_ct test -e /etc/wellknownd/config.toml || fail "purge removed the admin's config"
+ok "purge: binaries, units, enablement, ACME state gone; the admin's config.toml kept"
 
 echo "$pass passed, 0 failed"
