@@ -33,11 +33,22 @@ pub fn run(path: &Path, no_tls: bool) -> Result<Report, config::Error> {
         built.router.sites().len(),
         built.config.listen.describe().len()
     );
-    let warnings = loaded
+    let mut warnings: Vec<String> = loaded
         .warnings
         .into_iter()
         .chain(std::mem::take(&mut built.warnings))
         .collect();
+    let listen = &built.config.listen;
+    if let (true, true, Err(e)) = (
+        listen.https.is_empty(),
+        listen.http.is_empty(),
+        built.config.require_certificates(),
+    ) {
+        warnings.push(format!(
+            "{e}. Under socket activation that is right only if systemd passes `http` sockets \
+             alone; with an `https` socket the daemon will not start"
+        ));
+    }
     Ok(Report {
         text: out,
         warnings,

@@ -58,6 +58,8 @@ pub struct Serving {
     pub certs: Certs,
     pub metrics: Arc<Metrics>,
     pub challenges: Pending,
+    /// Some listener speaks TLS, so every domain needs a certificate in any config reloaded.
+    pub tls_listeners: bool,
 }
 
 pub struct Reloader {
@@ -190,6 +192,9 @@ impl Reloader {
     fn try_reload(&mut self) -> Result<(), ReloadError> {
         let loaded = config::load(&self.path)?;
         restart_not_needed(&self.config, &loaded.config)?;
+        if self.serving.tls_listeners {
+            loaded.config.require_certificates()?;
+        }
         let built = Built::new(loaded.config)?;
         for w in loaded.warnings.iter().chain(&built.warnings) {
             log::warn(w);

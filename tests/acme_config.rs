@@ -162,6 +162,6 @@ fn without_acme_a_domain_still_needs_files() {
     refused(
         text,
         "tls",
-        "no certificate for domain[0] (`example.com`): add a top-level [tls], a [domain[0].tls] or [acme]",
+        "no certificate for domain[0] (`example.com`), which a TLS listener needs: add a top-level [tls], a [domain[0].tls] or [acme]; behind a TLS-terminating proxy, listen on plain `http` only (listen.http, or a socket named `http`)",
     );
 }

@@ -527,7 +527,7 @@ fn listeners_and_certificates_are_required_where_needed() {
             "",
         ),
         "tls",
-        "no certificate for domain[0] (`example.com`): add a top-level [tls], a [domain[0].tls] or [acme]",
+        "no certificate for domain[0] (`example.com`), which a TLS listener needs: add a top-level [tls], a [domain[0].tls] or [acme]; behind a TLS-terminating proxy, listen on plain `http` only (listen.http, or a socket named `http`)",
     );
     let plain = ok(&format!(
         "[listen]\nhttp = [\"127.0.0.1:8080\"]\n[[domain]]\nname = \"example.com\"\n{server}"

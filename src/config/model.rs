@@ -160,6 +160,33 @@ pub struct Config {
     pub domains: Vec<Domain>,
 }
 
+impl Config {
+    /// Every domain has a certificate (its own, `[acme]`'s, or the top-level one): what a TLS
+    /// listener needs. Checked when the config loads if it names `https` listeners, and once
+    /// the sockets are known under socket activation, where the config cannot say whether
+    /// systemd passes an `https` socket or only `http` ones (behind a proxy).
+    pub fn require_certificates(&self) -> Result<(), super::Error> {
+        let Some((i, d)) = self
+            .domains
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.tls.is_none() && self.tls.is_none())
+        else {
+            return Ok(());
+        };
+        Err(super::Error::Invalid {
+            path: self.path.clone(),
+            key: "tls".into(),
+            message: format!(
+                "no certificate for domain[{i}] (`{}`), which a TLS listener needs: add a top-level \
+                 [tls], a [domain[{i}].tls] or [acme]; behind a TLS-terminating proxy, listen on \
+                 plain `http` only (listen.http, or a socket named `http`)",
+                d.name
+            ),
+        })
+    }
+}
+
 /// How the CA validates that we control a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Challenge {

@@ -31,9 +31,7 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
             "no [[domain]] configured: add one with `name` and `server`",
         ));
     }
-    // A config with plain-HTTP listeners only (TLS terminated in front) needs no certificate.
     let listen = &serving.listen;
-    let needs_tls = !listen.https.is_empty() || listen.http.is_empty();
     let acme = file
         .acme
         .as_ref()
@@ -64,15 +62,6 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
                 format!("domain[{j}] is already the default; only one may be"),
             ));
         }
-        if needs_tls && domain.tls.is_none() && tls.is_none() {
-            return Err(v.err(
-                "tls",
-                format!(
-                    "no certificate for {key} (`{}`): add a top-level [tls], a [{key}.tls] or [acme]",
-                    domain.name
-                ),
-            ));
-        }
         domains.push(domain);
     }
     let config = Config {
@@ -87,6 +76,11 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
         acme,
         domains,
     };
+    // Plain-HTTP listeners only (TLS terminated in front) need no certificate; with none
+    // configured (socket activation), the daemon checks once it sees systemd's sockets.
+    if !config.listen.https.is_empty() {
+        config.require_certificates()?;
+    }
     Ok(Loaded {
         config,
         warnings: v.warnings,

@@ -20,7 +20,6 @@ pub enum StartError {
     Activation(String),
     Control(std::io::Error),
     NoListeners,
-    NoCertificate,
     /// `wellknownd acme` with a config that has no `[acme]`.
     NoAcme,
     Signals(std::io::Error),
@@ -43,9 +42,6 @@ impl fmt::Display for StartError {
             StartError::Control(e) => write!(f, "cannot open the control socket in $RUNTIME_DIRECTORY: {e}"),
             StartError::NoListeners => {
                 f.write_str("no listeners: add an address to listen.https or listen.http, or start from a systemd socket")
-            }
-            StartError::NoCertificate => {
-                f.write_str("an https socket but no certificate: add a [tls] or an [acme] section, or name the socket `http`")
             }
             StartError::NoAcme => f.write_str("the config has no [acme] section: there is nothing to order"),
             StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),

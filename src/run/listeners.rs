@@ -28,8 +28,8 @@ pub(super) fn open_listeners(
     if listeners.is_empty() {
         return Err(StartError::NoListeners);
     }
-    if listeners.iter().any(|l| l.proto == Proto::Https) && built.certs.is_empty() {
-        return Err(StartError::NoCertificate);
+    if listeners.iter().any(|l| l.proto == Proto::Https) {
+        built.config.require_certificates()?;
     }
     let metrics = built
         .config

@@ -18,7 +18,7 @@ use crate::build::Built;
 use crate::config;
 use crate::log;
 use crate::reload::{Reloader, Serving};
-use crate::server::{Shared, Shutdown, scrape};
+use crate::server::{Proto, Shared, Shutdown, scrape};
 use crate::systemd::{Notifier, activation};
 use client::InProcess;
 pub use client::acme;
@@ -98,6 +98,7 @@ async fn start_and_serve(path: &Path) -> Result<(), StartError> {
         certs,
         metrics: shared.metrics.clone(),
         challenges: shared.challenges.clone(),
+        tls_listeners: listeners.iter().any(|l| l.proto == Proto::Https),
     };
     let (stop, shutdown) = Shutdown::channel();
     if let Some(l) = metrics_listener {

@@ -25,10 +25,10 @@ fail() {
         -u wellknownd-standalone.service -u wellknownd-acme.service >&2 || true
     exit 1
 }
-pebble_pids=()
+host_pids=()
 
 cleanup() {
-    for p in "${pebble_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    for p in "${host_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
     # Killing the container's init ends every process in its PID namespace, then nspawn.
     if [ -n "$leader" ]; then kill -KILL "$leader" 2>/dev/null || true; fi
     if [ -n "$nspawn_pid" ]; then
@@ -62,8 +62,6 @@ cargo run --quiet --release --example mint -- "$work/certs" cert1=example.com ce
     cert4=example.com pebble=127.0.0.1
 le=$work/letsencrypt
 mkdir -p "$le/archive/example.com" "$le/live/example.com" "$work/etc"
-# The units' fixed place, linked to certbot's files as README says.
-ln -s /etc/letsencrypt/live/example.com "$work/etc/tls"
 install -m 644 "$work/certs/cert1.crt" "$le/archive/example.com/fullchain1.pem"
 install -m 600 "$work/certs/cert1.key" "$le/archive/example.com/privkey1.pem"
 ln -s ../../archive/example.com/fullchain1.pem "$le/live/example.com/fullchain.pem"
@@ -96,6 +94,16 @@ nspawn_pid=$!
 
 in_ct() { nsenter --target "$leader" --all "$@"; }      # a command inside the container
 in_net() { nsenter --target "$leader" --net "$@"; }     # a host tool on the container's loopback
+# README's set-up, run as written (without `sudo`: the container is root): the lines of the
+# Nth ```sh block after the heading $1.
+readme_sh() { # $1: heading, $2: N
+    awk -v h="$1" -v want="$2" '
+        $0 == h { on = 1; next }
+        on && /^## / { exit }
+        on && /^```sh$/ { n++; inside = (n == want); next }
+        on && /^```/ { inside = 0; next }
+        inside { sub(/^sudo /, ""); print }' "$repo/README.md"
+}
 
 for _ in $(seq 150); do
     leader=$( (ps -o pid= --ppid "$nspawn_pid" || true) | tr -d ' ' | head -n1)
@@ -151,9 +159,11 @@ in_ct test -e /usr/share/man/man5/wellknownd.toml.5.gz || fail "no wellknownd.to
 ok "package installed on an unconfigured host: socket enabled, every unit inactive, none failed"
 
 # --- socket activation ----------------------------------------------------------------------
-# The admin writes the config; one start serves.
-config https://matrix.example.com matrix.example.com:443
-in_ct systemctl start wellknownd.socket
+# README's steps after the install: write the config, link the certificates to the units'
+# fixed place, check, start (its curl line is the next check, with the test CA).
+steps=$(readme_sh "### 1. The Debian package" 2 | grep -v '^curl ')
+grep -q "systemctl start wellknownd.socket" <<<"$steps" || fail "README's package steps not found"
+in_ct bash -euc "$steps" >"$work/steps.log" 2>&1 || { cat "$work/steps.log"; fail "README's package steps"; }
 [ "$(in_ct systemctl is-active wellknownd.service || true)" = inactive ] || fail "service started before any connection"
 ok "socket listening, service not yet started"
 body=$(curl_ct https://example.com/.well-known/matrix/server)
@@ -315,10 +325,10 @@ cat >"$work/pebble.json" <<EOF
 EOF
 in_net pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 127.0.0.1:8053 -http01 "" \
     -https01 "" -tlsalpn01 "" -management 127.0.0.1:8055 >"$work/challtestsrv.log" 2>&1 &
-pebble_pids+=($!)
+host_pids+=($!)
 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 in_net pebble -config "$work/pebble.json" \
     -dnsserver 127.0.0.1:8053 >"$work/pebble.log" 2>&1 &
-pebble_pids+=($!)
+host_pids+=($!)
 for _ in $(seq 100); do
     in_net curl --silent --insecure --max-time 2 --output "$work/pebble-root.pem" https://127.0.0.1:15000/roots/0 && break
     sleep 0.2
@@ -393,6 +403,53 @@ in_ct systemctl start wellknownd-standalone.service || fail "standalone unit did
 until_serial "!$before" || fail "the standalone unit did not renew in-process"
 [ "$(acme_served)" = '{"m.server":"matrix.example.com:443"}' ] || fail "standalone: $(acme_served)"
 ok "standalone unit renewed in-process: $(serial_ct)"
+
+# --- behind a proxy: README's drop-ins and config, nginx in front ------------------------------
+in_ct systemctl stop wellknownd-standalone.service
+steps=$(readme_sh "### 3. Behind the proxy you already run" 1)
+grep -q "ListenStream=127.0.0.1:8080" <<<"$steps" || fail "README's proxy steps not found"
+in_ct bash -euc "$steps" >"$work/steps.log" 2>&1 || { cat "$work/steps.log"; fail "README's proxy steps"; }
+[ "$(in_ct systemctl show --property=Listen --value wellknownd.socket)" = "127.0.0.1:8080 (Stream)" ] ||
+    fail "socket not moved: $(in_ct systemctl show --property=Listen --value wellknownd.socket)"
+# The host's nginx (Debian's package) in the container's network, with README's block.
+mkdir -p "$work/nginx"
+block=$(awk '/^```nginx$/ { inside = 1; text = ""; next }
+    inside && /^```$/ { inside = 0; if (text ~ /127\.0\.0\.1:8080/) { printf "%s", text; exit } next }
+    inside { text = text $0 "\n" }' "$repo/README.md")
+cat >"$work/nginx/nginx.conf" <<NGINX
+daemon on;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    server {
+        listen 127.0.0.1:8443 ssl;
+        server_name example.com;
+        ssl_certificate $work/certs/cert1.crt;
+        ssl_certificate_key $work/certs/cert1.key;
+        location / { return 200 "website"; }
+$block
+    }
+}
+NGINX
+in_net nginx -e "$work/nginx/error.log" -p "$work/nginx" -c "$work/nginx/nginx.conf" || fail "nginx did not start"
+nginx_pid=$(cat "$work/nginx/nginx.pid")
+host_pids+=("$nginx_pid")
+via_nginx() { in_net curl --silent --max-time 5 --cacert "$work/certs/ca.crt" --resolve example.com:8443:127.0.0.1 "$@"; }
+headers=$(via_nginx --dump-header - --output "$work/body" https://example.com:8443/.well-known/matrix/client) ||
+    fail "no answer through nginx: $(cat "$work/nginx/error.log")"
+[ "$(cat "$work/body")" = '{"m.homeserver":{"base_url":"https://matrix.example.com"}}' ] || fail "through nginx: $(cat "$work/body")"
+[ "$(grep -ci '^access-control-allow-origin: \*' <<<"$headers")" = 1 ] || fail "CORS through nginx: $headers"
+code=$(via_nginx --output "$work/body" --write-out '%{http_code}' https://example.com:8443/.well-known/element/element.json) ||
+    fail "no answer through nginx for element.json"
+[ "$code" = 404 ] && grep -q M_UNRECOGNIZED "$work/body" || fail "Element's path did not reach wellknownd ($code)"
+[ "$(via_nginx https://example.com:8443/about)" = website ] || fail "the website's paths"
+kill "$nginx_pid"
+ok "behind nginx with README's drop-ins, config and block: the documents with CORS once, Element's path, the website untouched"
 
 # --- purge ------------------------------------------------------------------------------------
 in_ct dpkg --purge wellknownd >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg --purge"; }
