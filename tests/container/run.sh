@@ -32,7 +32,8 @@ install -m 644 "$work/certs/leaf.crt" "$work/etc/tls/fullchain.pem"
 install -m 644 "$work/certs/leaf.key" "$work/etc/tls/privkey.pem"
 # The image's own config, its listeners on ports the host's kernel picks on loopback.
 sed "s/0.0.0.0:8443/127.0.0.1:0/; s/0.0.0.0:8080/127.0.0.1:0/" container/config.toml >"$work/etc/config.toml"
-chmod -R a+rX "$work/etc"
+# As README says: the image runs as nobody, who must read the key.
+chown -R 65534:65534 "$work/etc"
 p run -d --name "$name" --network host --ulimit nofile=4096:4096 --ulimit nproc=1024:1024 \
     -v "$work/etc:/etc/wellknownd:ro" "$image" >/dev/null
 port=
