@@ -1,28 +1,13 @@
-//! The four documents of a `[[domain]]`, built as JSON from checked values.
+//! The documents of a `[[domain]]`, built as JSON from checked values (the client document
+//! and element.json in [`super::client`]).
 
 use serde_json::{Map, Value, json};
 
 use super::error::Error;
-use super::file::{ClientFile, DomainFile, SupportFile};
-use super::model::Document;
+use super::file::{DomainFile, SupportFile};
+use super::model::{DOCUMENTS, Document};
 use super::validator::Validator;
-use super::{json, names};
-
-/// Client keys that clients have stopped reading; serving them only confuses.
-const DEPRECATED_CLIENT_KEYS: [(&str, &str); 3] = [
-    (
-        "org.matrix.msc3575.proxy",
-        "the sliding-sync proxy is archived; Synapse serves sliding sync natively",
-    ),
-    (
-        "org.matrix.msc2965.authentication",
-        "replaced by /_matrix/client/v1/auth_metadata",
-    ),
-    (
-        "im.vector.riot.",
-        "Riot-era keys are ignored by current Element",
-    ),
-];
+use super::{client, json, names};
 
 /// Checks `s` as a base URL at `{key}.{field}`, with the domain's `allow_http_urls`.
 pub(super) fn url(
@@ -43,9 +28,9 @@ pub(super) fn build(
     v: &mut Validator,
     key: &str,
     d: &DomainFile,
-) -> Result<[Option<Value>; 4], Error> {
+) -> Result<[Option<Value>; DOCUMENTS], Error> {
     let url = |v: &Validator, k: &str, s: &str| url(v, key, d, k, s);
-    let mut documents: [Option<Value>; 4] = Default::default();
+    let mut documents: [Option<Value>; DOCUMENTS] = Default::default();
     if let Some(s) = &d.server {
         let k = format!("{key}.server");
         let hp = v.check(&k, names::server_name(s))?;
@@ -55,17 +40,25 @@ pub(super) fn build(
         documents[Document::Server as usize] = Some(json!({ "m.server": s }));
     }
     if let Some(c) = &d.client {
-        documents[Document::Client as usize] = Some(client(v, key, c, &url)?);
+        documents[Document::Client as usize] = Some(client::client(v, key, d, c, &url)?);
+    }
+    if let Some(t) = &d.element {
+        documents[Document::Element as usize] = Some(client::element(v, key, d, t)?);
     }
     if let Some(s) = &d.support {
         documents[Document::Support as usize] = Some(support(v, key, s, &url)?);
     }
     if let Some(p) = &d.policy_server {
         let k = format!("{key}.policy_server.ed25519");
+        // The spec's own example uses the URL-safe alphabet; both decode to the same key.
+        let standard = p.ed25519.replace('-', "+").replace('_', "/");
         let bytes = v.check(
             &k,
-            crate::base64::decode(&p.ed25519).map_err(|e| format!("`{}` {e}", p.ed25519)),
+            crate::base64::decode(&standard).map_err(|e| format!("`{}` {e}", p.ed25519)),
         )?;
+        if standard != p.ed25519 {
+            v.warn(&k, format!("`{}` uses the URL-safe alphabet (`-`, `_`), as the spec's example does; some consumers expect standard base64, which is `{standard}`", p.ed25519));
+        }
         if bytes.len() != 32 {
             return Err(v.err(
                 k,
@@ -81,44 +74,7 @@ pub(super) fn build(
     Ok(documents)
 }
 
-type UrlCheck<'a> = dyn Fn(&Validator, &str, &str) -> Result<String, Error> + 'a;
-
-fn client(v: &mut Validator, key: &str, c: &ClientFile, url: &UrlCheck) -> Result<Value, Error> {
-    let mut doc = Map::new();
-    doc.insert(
-        "m.homeserver".into(),
-        json!({ "base_url": url(v, "client.homeserver", &c.homeserver)? }),
-    );
-    if let Some(is) = &c.identity_server {
-        doc.insert(
-            "m.identity_server".into(),
-            json!({ "base_url": url(v, "client.identity_server", is)? }),
-        );
-    }
-    for (name, value) in &c.extra {
-        let k = format!("{key}.client.extra.\"{name}\"");
-        if name == "m.homeserver" || name == "m.identity_server" {
-            return Err(v.err(
-                k,
-                format!("`{name}` is built from `homeserver`/`identity_server`; set it there"),
-            ));
-        }
-        if !name.contains('.') {
-            return Err(v.err(
-                k,
-                format!("`{name}` is not namespaced: extra keys look like `org.example.{name}`"),
-            ));
-        }
-        if let Some((_, why)) = DEPRECATED_CLIENT_KEYS
-            .iter()
-            .find(|(p, _)| name.starts_with(p))
-        {
-            v.warn(&k, format!("deprecated: {why}"));
-        }
-        doc.insert(name.clone(), v.check(&k, json::from_toml(value, &k))?);
-    }
-    Ok(Value::Object(doc))
-}
+pub(super) type UrlCheck<'a> = dyn Fn(&Validator, &str, &str) -> Result<String, Error> + 'a;
 
 fn support(v: &mut Validator, key: &str, s: &SupportFile, url: &UrlCheck) -> Result<Value, Error> {
     let mut doc = Map::new();
@@ -131,10 +87,7 @@ fn support(v: &mut Validator, key: &str, s: &SupportFile, url: &UrlCheck) -> Res
     let mut contacts = Vec::with_capacity(s.contacts.len());
     for (i, c) in s.contacts.iter().enumerate() {
         let k = format!("{key}.support.contacts[{i}]");
-        let known = ["m.role.admin", "m.role.security"].contains(&c.role.as_str());
-        if !known && (c.role.starts_with("m.") || !c.role.contains('.')) {
-            return Err(v.err(format!("{k}.role"), format!("`{}` is not `m.role.admin`, `m.role.security` or a namespaced role like `org.example.moderator`", c.role)));
-        }
+        role(v, &format!("{k}.role"), &c.role)?;
         let mut contact = Map::new();
         contact.insert("role".into(), c.role.clone().into());
         if let Some(id) = &c.matrix_id {
@@ -148,6 +101,7 @@ fn support(v: &mut Validator, key: &str, s: &SupportFile, url: &UrlCheck) -> Res
         if contact.len() == 1 {
             return Err(v.err(k, "needs `matrix_id` or `email_address`"));
         }
+        extras(v, &format!("{k}.extra"), &c.extra, &mut contact)?;
         contacts.push(Value::Object(contact));
     }
     if !contacts.is_empty() {
@@ -156,5 +110,40 @@ fn support(v: &mut Validator, key: &str, s: &SupportFile, url: &UrlCheck) -> Res
     if let Some(p) = &s.page {
         doc.insert("support_page".into(), url(v, "support.page", p)?.into());
     }
+    extras(v, &format!("{key}.support.extra"), &s.extra, &mut doc)?;
     Ok(Value::Object(doc))
+}
+
+/// The spec's roles are `m.role.admin` and `m.role.security`; newer `m.role.` ones
+/// (`m.role.moderator`, MSC4121) are served already, so they warn; anyone else's need a
+/// namespace of their own.
+fn role(v: &mut Validator, k: &str, role: &str) -> Result<(), Error> {
+    if ["m.role.admin", "m.role.security"].contains(&role) {
+        return Ok(());
+    }
+    if role.starts_with("m.role.") && role.len() > "m.role.".len() {
+        v.warn(k, format!("`{role}` is not a role of the spec yet (m.role.admin, m.role.security): clients that do not know it may show it as unknown"));
+        return Ok(());
+    }
+    if role.starts_with("m.") || !role.contains('.') {
+        return Err(v.err(k, format!("`{role}` is not `m.role.admin`, `m.role.security` or a namespaced role like `org.example.moderator`")));
+    }
+    Ok(())
+}
+
+/// Namespaced keys copied into `into` as JSON, like the client document's extras.
+fn extras(
+    v: &Validator,
+    k: &str,
+    extra: &toml::Table,
+    into: &mut Map<String, Value>,
+) -> Result<(), Error> {
+    for (name, value) in extra {
+        let k = format!("{k}.\"{name}\"");
+        if !name.contains('.') {
+            return Err(v.err(k, format!("`{name}` is not namespaced: extra keys look like `org.example.{name}`")));
+        }
+        into.insert(name.clone(), v.check(&k, json::from_toml(value, &k))?);
+    }
+    Ok(())
 }

@@ -223,6 +223,13 @@ pub struct DomainFile {
     pub support: Option<SupportFile>,
     /// `/.well-known/matrix/policy_server` (spec v1.18). Absent: that document answers 404.
     pub policy_server: Option<PolicyServerFile>,
+    /// `/.well-known/element/element.json`, read by Element X: `registration_helper_url`,
+    /// `rageshake_url`, `content_scanner_url`, `call.widget_url` (https URLs), `brand_color`
+    /// (`"#rrggbb"`), `enforce_element_pro`, `force_disable_e2ee` (booleans),
+    /// `notification_sound`, `idp_app_scheme` (strings),
+    /// `custom_recovery_passphrase.min_character_count` (above 0). Other keys are served with
+    /// a warning. Absent: that document answers 404.
+    pub element: Option<toml::Table>,
     /// A certificate for this domain alone, chosen when the client's SNI is this `name`.
     pub tls: Option<TlsFile>,
 }
@@ -251,6 +258,9 @@ pub struct SupportFile {
     /// `contacts`: one `[[domain.support.contacts]]` table each.
     #[serde(default)]
     pub contacts: Vec<ContactFile>,
+    /// More top-level keys copied into the document, each namespaced (containing a dot).
+    #[serde(default)]
+    pub extra: toml::Table,
 }
 
 /// `[[domain.support.contacts]]`: a role and at least one of `matrix_id` and `email_address`.
@@ -258,11 +268,16 @@ pub struct SupportFile {
 #[serde(deny_unknown_fields)]
 pub struct ContactFile {
     /// `m.role.admin`, `m.role.security`, or a namespaced role such as `org.example.moderator`.
+    /// Other `m.role.` roles (`m.role.moderator`, MSC4121) are served with a warning.
     pub role: String,
     /// A Matrix user ID, e.g. `"@admin:example.com"`.
     pub matrix_id: Option<String>,
     /// An email address.
     pub email_address: Option<String>,
+    /// More keys copied into this contact, each namespaced, e.g.
+    /// `extra = { "dev.zirco.msc4439.pgp_key" = "..." }`.
+    #[serde(default)]
+    pub extra: toml::Table,
 }
 
 /// `[domain.policy_server]`

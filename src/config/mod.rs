@@ -3,6 +3,7 @@
 //! to write instead.
 
 pub mod acme;
+mod client;
 mod documents;
 mod error;
 pub mod file;
@@ -11,6 +12,7 @@ pub mod model;
 pub mod names;
 pub mod net;
 mod serving;
+mod shapes;
 mod validate;
 mod validator;
 

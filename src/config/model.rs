@@ -7,21 +7,30 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// The four well-known documents, in a fixed order that indexes [`Domain::documents`].
+/// The well-known documents, in a fixed order that indexes [`Domain::documents`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Document {
     Server,
     Client,
     Support,
     PolicyServer,
+    /// Element's own `/.well-known/element/element.json`, read by Element X.
+    Element,
 }
 
+/// How many [`Document`]s there are: the length of the arrays they index.
+pub const DOCUMENTS: usize = 5;
+
+/// Where MSC4284's implementations read the policy server document before it was stable.
+const POLICY_SERVER_UNSTABLE: &str = "/.well-known/matrix/org.matrix.msc4284.policy_server";
+
 impl Document {
-    pub const ALL: [Document; 4] = [
+    pub const ALL: [Document; DOCUMENTS] = [
         Document::Server,
         Document::Client,
         Document::Support,
         Document::PolicyServer,
+        Document::Element,
     ];
 
     pub fn path(self) -> &'static str {
@@ -30,24 +39,37 @@ impl Document {
             Document::Client => "/.well-known/matrix/client",
             Document::Support => "/.well-known/matrix/support",
             Document::PolicyServer => "/.well-known/matrix/policy_server",
+            Document::Element => "/.well-known/element/element.json",
         }
     }
 
-    /// The last path segment: `server`, `client`, `support`, `policy_server` (also the
-    /// metrics label).
+    /// `server`, `client`, `support`, `policy_server`, `element` (also the metrics label).
     pub fn name(self) -> &'static str {
-        &self.path()[WELL_KNOWN_PREFIX.len()..]
+        match self {
+            Document::Server => "server",
+            Document::Client => "client",
+            Document::Support => "support",
+            Document::PolicyServer => "policy_server",
+            Document::Element => "element",
+        }
     }
 
     /// The document served at `path`, if any (exact match: no trailing slash, no decoding).
     pub fn from_path(path: &str) -> Option<Document> {
-        let name = path.strip_prefix(WELL_KNOWN_PREFIX)?;
-        Self::ALL.into_iter().find(|d| d.name() == name)
+        if path == POLICY_SERVER_UNSTABLE {
+            return Some(Document::PolicyServer);
+        }
+        Self::ALL.into_iter().find(|d| d.path() == path)
+    }
+
+    /// Whether `path` lies where documents live, so a domain's `redirect` leaves it alone.
+    pub fn is_reserved(path: &str) -> bool {
+        RESERVED_PREFIXES.iter().any(|p| path.starts_with(p))
     }
 }
 
-/// The prefix whose paths are never redirected.
-pub const WELL_KNOWN_PREFIX: &str = "/.well-known/matrix/";
+/// The prefixes whose paths are never redirected: Matrix's and Element's documents.
+pub const RESERVED_PREFIXES: [&str; 2] = ["/.well-known/matrix/", "/.well-known/element/"];
 
 /// A certificate and key pair by path, as configured (after credential-directory resolution).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,7 +281,7 @@ pub struct Domain {
     /// The certificate comes from `[acme]` (no `[domain.tls]` of its own).
     pub acme: bool,
     /// Indexed by `Document as usize`; `None` answers 404.
-    pub documents: [Option<Value>; 4],
+    pub documents: [Option<Value>; DOCUMENTS],
 }
 
 impl Domain {

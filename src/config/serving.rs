@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::error::Error;
 use super::file::{ConfigFile, ListenerFile};
-use super::model::WELL_KNOWN_PREFIX;
 use super::model::{Health, Limits, Listen, ListenAddr, ListenOptions};
 use super::net::IpNet;
 use super::validator::Validator;
@@ -232,7 +231,7 @@ fn health_path(v: &Validator, path: Option<&str>) -> Result<Option<String>, Erro
     }
     let bad = if !path.starts_with('/') {
         "must start with `/`"
-    } else if path.starts_with("/.well-known/") || WELL_KNOWN_PREFIX.starts_with(path) {
+    } else if path.starts_with("/.well-known/") || "/.well-known/".starts_with(path) {
         "must be outside /.well-known/, where the documents live"
     } else if path.contains(['?', '#']) || path.chars().any(|c| c.is_whitespace() || c.is_control())
     {

@@ -7,7 +7,6 @@ use http::{Method, Request, Response, Version};
 use super::prepared::Body;
 use super::router::Router;
 use crate::config::Document;
-use crate::config::model::WELL_KNOWN_PREFIX;
 
 pub fn route<B>(router: &Router, req: &Request<B>) -> Response<Body> {
     // The unit tests' stand-in for a bug: `server`'s tests check that one costs a 500, not
@@ -44,7 +43,7 @@ pub fn route<B>(router: &Router, req: &Request<B>) -> Response<Body> {
         };
     }
     match &site.redirect {
-        Some(base) if !path.starts_with(WELL_KNOWN_PREFIX) => redirect(router, base, req),
+        Some(base) if !Document::is_reserved(path) => redirect(router, base, req),
         _ => fixed.not_found.response(head),
     }
 }

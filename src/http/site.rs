@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::automatic::Automatic;
 use super::prepared::{METHODS, Prepared};
+use crate::config::model::DOCUMENTS;
 use crate::config::{Document, Domain};
 
 /// CORS preflight results may be cached this long. Chromium caps the value at 2 h, Firefox
@@ -19,8 +20,8 @@ pub struct Site {
     /// Lowercase domain name, compared with `Host`.
     pub name: Box<str>,
     /// Indexed by `Document as usize`; `None` answers 404.
-    pub documents: [Option<Prepared>; 4],
-    /// Base URL for paths outside `/.well-known/matrix/`.
+    pub documents: [Option<Prepared>; DOCUMENTS],
+    /// Base URL for paths outside `/.well-known/matrix/` and `/.well-known/element/`.
     pub redirect: Option<Box<str>>,
 }
 
