@@ -9,7 +9,7 @@ const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
 fn config() -> String {
     format!(
-        r#"
+        r##"
 [listen]
 https = ["127.0.0.1:0"]
 http = ["127.0.0.1:0"]
@@ -41,13 +41,19 @@ email_address = "admin@example.com"
 
 [domain.policy_server]
 ed25519 = "{KEY}"
-"#
+
+[domain.element]
+brand_color = "#0dbd8b"
+registration_helper_url = "https://element.example.com/register"
+custom_recovery_passphrase = {{ min_character_count = 12 }}
+"##
     )
 }
 
 const SERVER: &str = r#"{"m.server":"matrix.example.com:443"}"#;
 const CLIENT: &str = r#"{"io.element.e2ee":{"default":true},"m.homeserver":{"base_url":"https://matrix.example.com"},"m.identity_server":{"base_url":"https://vector.im"},"org.matrix.msc4143.rtc_foci":[{"livekit_service_url":"https://livekit.example.com","type":"livekit"}]}"#;
 const SUPPORT: &str = r#"{"contacts":[{"email_address":"admin@example.com","matrix_id":"@admin:example.com","role":"m.role.admin"}],"support_page":"https://example.com/support"}"#;
+const ELEMENT: &str = r##"{"brand_color":"#0dbd8b","custom_recovery_passphrase":{"min_character_count":12},"registration_helper_url":"https://element.example.com/register"}"##;
 const NOT_FOUND: &str = r#"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}"#;
 const NOT_ALLOWED: &str = r#"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request method"}"#;
 
@@ -99,6 +105,11 @@ async fn documents_answer_get_and_head_with_every_header() {
         ("/.well-known/matrix/client", CLIENT),
         ("/.well-known/matrix/support", SUPPORT),
         ("/.well-known/matrix/policy_server", policy.as_str()),
+        (
+            "/.well-known/matrix/org.matrix.msc4284.policy_server",
+            policy.as_str(),
+        ),
+        ("/.well-known/element/element.json", ELEMENT),
     ];
     each_protocol(async |pki, addr, via| {
         for (path, body) in docs {
@@ -183,6 +194,9 @@ async fn unknown_paths_get_404_with_cors_and_are_never_redirected_under_well_kno
             "/.well-known/matrix/Server",
             "/.well-known/matrix/server/x",
             "/.well-known/matrix/%73erver",
+            "/.well-known/element/",
+            "/.well-known/element/config.json",
+            "/.well-known/element/element.json/",
         ] {
             let r = call(pki, addr, via, "GET", "example.com", path).await;
             assert_reply(&r, 404, &json_headers(NOT_FOUND.len(), false), NOT_FOUND);

@@ -141,7 +141,10 @@ fn extras(
     for (name, value) in extra {
         let k = format!("{k}.\"{name}\"");
         if !name.contains('.') {
-            return Err(v.err(k, format!("`{name}` is not namespaced: extra keys look like `org.example.{name}`")));
+            return Err(v.err(
+                k,
+                format!("`{name}` is not namespaced: extra keys look like `org.example.{name}`"),
+            ));
         }
         into.insert(name.clone(), v.check(&k, json::from_toml(value, &k))?);
     }
