@@ -86,6 +86,8 @@ pub struct Metrics {
     certificates: Mutex<Vec<CertificateExpiry>>,
     /// ACME orders by domain: (domain, ok, failed), as the client's status file says.
     acme_orders: Mutex<Vec<(String, u64, u64)>>,
+    /// Where each domain delegates, pre-rendered as `wellknownd_delegation_info` lines.
+    delegations: Mutex<String>,
 }
 
 /// Decrements a gauge when what it counts ends, however it ends.
@@ -149,6 +151,26 @@ impl Metrics {
             .acme_orders
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = orders;
+    }
+
+    /// Each domain's served `m.server` and `m.homeserver.base_url` (empty when not served):
+    /// the one change that silently moves federation and clients, as a series alerting can
+    /// compare over time.
+    pub fn set_delegations<'a>(&self, domains: impl Iterator<Item = [&'a str; 3]>) {
+        let mut lines = String::new();
+        for [domain, server, base_url] in domains {
+            let _ = writeln!(
+                lines,
+                "wellknownd_delegation_info{{domain=\"{}\",server=\"{}\",base_url=\"{}\"}} 1",
+                escape(domain),
+                escape(server),
+                escape(base_url)
+            );
+        }
+        *self
+            .delegations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = lines;
     }
 
     pub fn request(&self, domain: &str, document: &'static str, status: u16) {
@@ -266,6 +288,14 @@ impl Metrics {
                 );
             }
         }
+        drop(orders);
+        out.push_str("# HELP wellknownd_delegation_info Where each domain delegates: the m.server and m.homeserver.base_url it serves (empty: not served).\n# TYPE wellknownd_delegation_info gauge\n");
+        out.push_str(
+            &self
+                .delegations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         out
     }
 }

@@ -85,6 +85,7 @@ impl Reloader {
     /// Takes over `built`, which `serving` serves already.
     pub fn new(path: PathBuf, built: Built, serving: Serving, notify: Notifier) -> Reloader {
         serving.metrics.set_certificates(expiries(&built.pairs));
+        serving.metrics.set_delegations(delegations(&built.config));
         let mut watch = Watch::new(&built.config);
         watch.expiry(&built.pairs);
         for note in watch.status_notes(&built.config, &[], &built.waiting) {
@@ -117,6 +118,9 @@ impl Reloader {
         self.serving
             .metrics
             .set_certificates(expiries(&built.pairs));
+        self.serving
+            .metrics
+            .set_delegations(delegations(&built.config));
         self.serving.metrics.new_generation();
         self.watch.configure(&built.config);
         self.config = built.config;
@@ -261,6 +265,20 @@ fn restart_not_needed(old: &Config, new: &Config) -> Result<(), ReloadError> {
     Err(ReloadError::Restart {
         path: new.path.clone(),
         what,
+    })
+}
+
+/// Each domain with the `m.server` and `m.homeserver.base_url` it serves ("" for none).
+fn delegations(config: &Config) -> impl Iterator<Item = [&str; 3]> {
+    config.domains.iter().map(|d| {
+        let base_url = d
+            .document(crate::config::Document::Client)
+            .and_then(|c| c.get("m.homeserver")?.get("base_url")?.as_str());
+        [
+            d.name.as_str(),
+            d.server().unwrap_or(""),
+            base_url.unwrap_or(""),
+        ]
     })
 }
 

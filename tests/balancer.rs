@@ -217,7 +217,7 @@ async fn metrics_count_requests_reloads_and_certificate_expiry() {
     .unwrap();
     kill("HUP", b.daemon.child.id());
     b.daemon.line("reload failed");
-    std::fs::write(&config, good).unwrap();
+    std::fs::write(&config, &good).unwrap();
     let (status, body) = server_document(&b.pki, b.http, Via::Plain, "example.com").await;
     assert_eq!((status, body.as_str()), (200, SERVER));
     let r = common::call(
@@ -247,10 +247,41 @@ async fn metrics_count_requests_reloads_and_certificate_expiry() {
         format!(
             "wellknownd_certificate_expiry_seconds{{key=\"tls\",path=\"{dir}/example.crt\"}} {expiry}"
         ),
+        "# TYPE wellknownd_delegation_info gauge".into(),
+        DELEGATION.replace("SERVER", "matrix.example.com:443"),
     ] {
         assert!(
             text.lines().any(|l| l == line),
             "missing {line:?} in\n{text}"
         );
     }
+    // A delegation change shows in the info series, the old value gone.
+    std::fs::write(
+        &config,
+        good.replace("matrix.example.com:443", "matrix.example.net:8448"),
+    )
+    .unwrap();
+    kill("HUP", b.daemon.child.id());
+    b.daemon.line("DELEGATION CHANGED for example.com");
+    let r = common::call(
+        &b.pki,
+        b.metrics,
+        Via::Plain,
+        "GET",
+        "127.0.0.1",
+        "/metrics",
+    )
+    .await;
+    let info: Vec<&str> = r
+        .text()
+        .lines()
+        .filter(|l| l.starts_with("wellknownd_delegation_info"))
+        .collect();
+    assert_eq!(
+        info,
+        [DELEGATION.replace("SERVER", "matrix.example.net:8448")]
+    );
 }
+
+const DELEGATION: &str =
+    "wellknownd_delegation_info{domain=\"example.com\",server=\"SERVER\",base_url=\"\"} 1";
