@@ -90,6 +90,9 @@ pub fn describe(built: &Built) -> String {
                 }
             }
         }
+        for (path, p) in &site.files {
+            response(&mut out, path, p);
+        }
         if let Some(r) = &site.redirect {
             let _ = writeln!(out, "  other paths: 308 to {r}<path>");
         }

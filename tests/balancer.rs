@@ -263,6 +263,7 @@ async fn metrics_count_requests_reloads_and_certificate_expiry() {
     .unwrap();
     kill("HUP", b.daemon.child.id());
     b.daemon.line("DELEGATION CHANGED for example.com");
+    b.daemon.line("reloaded");
     let r = common::call(
         &b.pki,
         b.metrics,

@@ -254,3 +254,50 @@ fn a_url_safe_policy_server_key_is_served_with_a_warning_naming_the_standard_for
         Some(Document::PolicyServer)
     );
 }
+
+#[test]
+fn extra_files_live_under_well_known_on_paths_of_their_own() {
+    let file = |path: &str| {
+        config(&format!(
+            "[[domain.file]]\npath = \"{path}\"\njson = {{ \"fi.mau.bridges\" = [] }}"
+        ))
+    };
+    let l = load(&file("/.well-known/matrix/mautrix")).unwrap();
+    assert_eq!(
+        l.config.domains[0].files,
+        [(
+            "/.well-known/matrix/mautrix".to_owned(),
+            serde_json::json!({ "fi.mau.bridges": [] })
+        )]
+    );
+    let under = "must be a path under /.well-known/, e.g. `/.well-known/matrix/mautrix`";
+    refused(
+        &file("/mautrix"),
+        "domain[0].file[0].path",
+        &format!("`/mautrix` {under}"),
+    );
+    refused(
+        &file("/.well-known/matrix/client"),
+        "domain[0].file[0].path",
+        "`/.well-known/matrix/client` is the client document's path: configure it with `domain[0].client` instead",
+    );
+    refused(
+        &file("/.well-known/matrix/org.matrix.msc4284.policy_server"),
+        "domain[0].file[0].path",
+        "`/.well-known/matrix/org.matrix.msc4284.policy_server` is the policy_server document's path: configure it with `domain[0].policy_server` instead",
+    );
+    refused(
+        &file("/.well-known/matrix/../x"),
+        "domain[0].file[0].path",
+        "`/.well-known/matrix/../x` must name a file: no trailing `/`, no `.` or `..` segments",
+    );
+    let twice = format!(
+        "{}\n[[domain.file]]\npath = \"/.well-known/matrix/mautrix\"\njson = {{}}",
+        file("/.well-known/matrix/mautrix")
+    );
+    refused(
+        &twice,
+        "domain[0].file[1].path",
+        "`/.well-known/matrix/mautrix` is already domain[0].file[0]",
+    );
+}

@@ -42,6 +42,10 @@ email_address = "admin@example.com"
 [domain.policy_server]
 ed25519 = "{KEY}"
 
+[[domain.file]]
+path = "/.well-known/matrix/mautrix"
+json = {{ "fi.mau.bridges" = ["https://bridges.example.com"] }}
+
 [domain.element]
 brand_color = "#0dbd8b"
 registration_helper_url = "https://element.example.com/register"
@@ -54,6 +58,7 @@ const SERVER: &str = r#"{"m.server":"matrix.example.com:443"}"#;
 const CLIENT: &str = r#"{"io.element.e2ee":{"default":true},"m.homeserver":{"base_url":"https://matrix.example.com"},"m.identity_server":{"base_url":"https://vector.im"},"org.matrix.msc4143.rtc_foci":[{"livekit_service_url":"https://livekit.example.com","type":"livekit"}]}"#;
 const SUPPORT: &str = r#"{"contacts":[{"email_address":"admin@example.com","matrix_id":"@admin:example.com","role":"m.role.admin"}],"support_page":"https://example.com/support"}"#;
 const ELEMENT: &str = r##"{"brand_color":"#0dbd8b","custom_recovery_passphrase":{"min_character_count":12},"registration_helper_url":"https://element.example.com/register"}"##;
+const MAUTRIX: &str = r#"{"fi.mau.bridges":["https://bridges.example.com"]}"#;
 const NOT_FOUND: &str = r#"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}"#;
 const NOT_ALLOWED: &str = r#"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request method"}"#;
 
@@ -110,6 +115,7 @@ async fn documents_answer_get_and_head_with_every_header() {
             policy.as_str(),
         ),
         ("/.well-known/element/element.json", ELEMENT),
+        ("/.well-known/matrix/mautrix", MAUTRIX),
     ];
     each_protocol(async |pki, addr, via| {
         for (path, body) in docs {
@@ -168,18 +174,12 @@ async fn preflight_answers_204_on_any_path() {
 async fn other_methods_on_documents_get_405_with_allow() {
     each_protocol(async |pki, addr, via| {
         for method in ["POST", "PUT", "DELETE", "PATCH"] {
-            let r = call(
-                pki,
-                addr,
-                via,
-                method,
-                "example.com",
-                "/.well-known/matrix/client",
-            )
-            .await;
-            let mut h = json_headers(NOT_ALLOWED.len(), false);
-            h.push(("allow", "GET, HEAD, OPTIONS".into()));
-            assert_reply(&r, 405, &h, NOT_ALLOWED);
+            for path in ["/.well-known/matrix/client", "/.well-known/matrix/mautrix"] {
+                let r = call(pki, addr, via, method, "example.com", path).await;
+                let mut h = json_headers(NOT_ALLOWED.len(), false);
+                h.push(("allow", "GET, HEAD, OPTIONS".into()));
+                assert_reply(&r, 405, &h, NOT_ALLOWED);
+            }
         }
     })
     .await;

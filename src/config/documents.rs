@@ -150,3 +150,52 @@ fn extras(
     }
     Ok(())
 }
+
+/// `[[domain.file]]`: paths under `/.well-known/` of their own, each a JSON object.
+pub(super) fn files(
+    v: &Validator,
+    key: &str,
+    d: &DomainFile,
+) -> Result<Vec<(String, Value)>, Error> {
+    let mut files: Vec<(String, Value)> = Vec::with_capacity(d.file.len());
+    for (i, f) in d.file.iter().enumerate() {
+        let k = format!("{key}.file[{i}]");
+        let path = &f.path;
+        file_path(key, path, &files)
+            .map_err(|why| v.err(format!("{k}.path"), format!("`{path}` {why}")))?;
+        let value = toml::Value::Table(f.json.clone());
+        let at = format!("{k}.json");
+        files.push((path.clone(), v.check(&at, json::from_toml(&value, &at))?));
+    }
+    Ok(files)
+}
+
+/// Why `path` cannot be a `[[domain.file]]` beside `files`, if it cannot.
+fn file_path(key: &str, path: &str, files: &[(String, Value)]) -> Result<(), String> {
+    const PREFIX: &str = "/.well-known/";
+    let odd = |c: char| c.is_whitespace() || c.is_control() || !c.is_ascii();
+    if !path.starts_with(PREFIX) || path.len() == PREFIX.len() {
+        return Err(
+            "must be a path under /.well-known/, e.g. `/.well-known/matrix/mautrix`".into(),
+        );
+    }
+    if path.contains(['?', '#', '%', '\\']) || path.chars().any(odd) {
+        return Err(
+            "must be a plain ASCII path, without query, fragment, escapes or spaces".into(),
+        );
+    }
+    if path.ends_with('/') || path.split('/').any(|s| s == "." || s == "..") {
+        return Err("must name a file: no trailing `/`, no `.` or `..` segments".into());
+    }
+    if let Some(doc) = Document::from_path(path) {
+        return Err(format!(
+            "is the {} document's path: configure it with `{key}.{}` instead",
+            doc.name(),
+            doc.config_key()
+        ));
+    }
+    match files.iter().position(|(p, _)| p == path) {
+        Some(j) => Err(format!("is already {key}.file[{j}]")),
+        None => Ok(()),
+    }
+}

@@ -230,6 +230,10 @@ pub struct DomainFile {
     /// `custom_recovery_passphrase.min_character_count` (above 0). Other keys are served with
     /// a warning. Absent: that document answers 404.
     pub element: Option<toml::Table>,
+    /// More documents under `/.well-known/`, such as `/.well-known/matrix/mautrix`: one
+    /// `[[domain.file]]` each, served with the same headers as the documents above.
+    #[serde(default)]
+    pub file: Vec<FileFile>,
     /// A certificate for this domain alone, chosen when the client's SNI is this `name`.
     pub tls: Option<TlsFile>,
 }
@@ -278,6 +282,17 @@ pub struct ContactFile {
     /// `extra = { "dev.zirco.msc4439.pgp_key" = "..." }`.
     #[serde(default)]
     pub extra: toml::Table,
+}
+
+/// `[[domain.file]]`: a JSON document at a path of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileFile {
+    /// Where it is served, under `/.well-known/`, e.g. `"/.well-known/matrix/mautrix"`; not
+    /// the path of a document configured by its own table.
+    pub path: String,
+    /// The document: a table, served as the JSON object it is.
+    pub json: toml::Table,
 }
 
 /// `[domain.policy_server]`

@@ -54,6 +54,17 @@ impl Document {
         }
     }
 
+    /// The key of `[[domain]]` that configures it.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            Document::Server => "server",
+            Document::Client => "client",
+            Document::Support => "support",
+            Document::PolicyServer => "policy_server",
+            Document::Element => "element",
+        }
+    }
+
     /// The document served at `path`, if any (exact match: no trailing slash, no decoding).
     pub fn from_path(path: &str) -> Option<Document> {
         if path == POLICY_SERVER_UNSTABLE {
@@ -282,6 +293,8 @@ pub struct Domain {
     pub acme: bool,
     /// Indexed by `Document as usize`; `None` answers 404.
     pub documents: [Option<Value>; DOCUMENTS],
+    /// `[[domain.file]]`: more documents, by path.
+    pub files: Vec<(String, Value)>,
 }
 
 impl Domain {

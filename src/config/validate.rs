@@ -122,7 +122,8 @@ fn domain(v: &mut Validator, key: &str, d: &DomainFile, cache: u64) -> Result<Do
         cache,
     )?;
     let documents = documents::build(v, key, d)?;
-    if documents.iter().all(Option::is_none) {
+    let files = documents::files(v, key, d)?;
+    if documents.iter().all(Option::is_none) && files.is_empty() {
         return Err(v.err(key, format!("`{name}` configures no document: add `server`, [{key}.client], [{key}.support] or [{key}.policy_server]")));
     }
     let redirect = d
@@ -143,5 +144,6 @@ fn domain(v: &mut Validator, key: &str, d: &DomainFile, cache: u64) -> Result<Do
         tls,
         acme: false,
         documents,
+        files,
     })
 }

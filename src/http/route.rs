@@ -35,8 +35,12 @@ pub fn route<B>(router: &Router, req: &Request<B>) -> Response<Body> {
     let Some(site) = router.site(|| host(req)) else {
         return fixed.unknown_host.response(head);
     };
-    if let Some(doc) = Document::from_path(path) {
-        return match &site.documents[doc as usize] {
+    let document = match Document::from_path(path) {
+        Some(doc) => Some(site.documents[doc as usize].as_ref()),
+        None => site.file(path).map(Some),
+    };
+    if let Some(document) = document {
+        return match document {
             Some(p) if head || method == Method::GET => p.response(head),
             Some(_) => fixed.method_not_allowed.response(false),
             None => fixed.not_found.response(head),

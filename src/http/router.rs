@@ -75,11 +75,16 @@ impl Router {
         self.sites.get(self.fallback?)
     }
 
-    /// The metrics label of what `path` asks for: a document's name, `health` or `other`.
+    /// The metrics label of what `path` asks for: a document's name, `file` (a
+    /// `[[domain.file]]`), `health` or `other`.
     pub fn label(&self, path: &str) -> &'static str {
         if self.is_health(path) {
             return "health";
         }
-        Document::from_path(path).map_or("other", Document::name)
+        match Document::from_path(path) {
+            Some(doc) => doc.name(),
+            None if self.sites.iter().any(|s| s.file(path).is_some()) => "file",
+            None => "other",
+        }
     }
 }

@@ -21,6 +21,8 @@ pub struct Site {
     pub name: Box<str>,
     /// Indexed by `Document as usize`; `None` answers 404.
     pub documents: [Option<Prepared>; DOCUMENTS],
+    /// `[[domain.file]]`, by path: a handful, so a scan.
+    pub files: Vec<(Box<str>, Prepared)>,
     /// Base URL for paths outside `/.well-known/matrix/` and `/.well-known/element/`.
     pub redirect: Option<Box<str>>,
 }
@@ -31,20 +33,35 @@ impl Site {
             HeaderValue::try_from(format!("public, max-age={}", d.cache_max_age_secs))
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=14400"));
         let extra = [(header::CACHE_CONTROL, cache_control)];
-        let documents = Document::ALL.map(|doc| {
-            d.document(doc).map(|v| {
-                Prepared::json(
-                    StatusCode::OK,
-                    serde_json::to_vec(v).unwrap_or_default(),
-                    &extra,
-                )
-            })
-        });
+        let prepare = |v: &serde_json::Value| {
+            Prepared::json(
+                StatusCode::OK,
+                serde_json::to_vec(v).unwrap_or_default(),
+                &extra,
+            )
+        };
+        let documents = Document::ALL.map(|doc| d.document(doc).map(prepare));
+        let files = d
+            .files
+            .iter()
+            .map(|(path, v)| (path.as_str().into(), prepare(v)))
+            .collect();
         Site {
             name: d.name.as_str().into(),
             documents,
+            files,
             redirect: d.redirect.as_deref().map(Into::into),
         }
+    }
+}
+
+impl Site {
+    /// The `[[domain.file]]` document at `path`.
+    pub fn file(&self, path: &str) -> Option<&Prepared> {
+        self.files
+            .iter()
+            .find(|(p, _)| &**p == path)
+            .map(|(_, r)| r)
     }
 }
 
