@@ -18,6 +18,9 @@ pub struct Built {
     pub waiting: Vec<TlsPaths>,
     /// What the operator should hear about the certificates.
     pub warnings: Vec<String>,
+    /// What clients will refuse of the certificates (expired, not covering their domain):
+    /// logged as warnings by the daemon, a failure to `check`.
+    pub refused: Vec<String>,
 }
 
 impl Built {
@@ -28,6 +31,7 @@ impl Built {
             pairs,
             waiting,
             warnings,
+            refused,
         } = tls::load(&config)?;
         Ok(Built {
             router: Router::new(&config),
@@ -36,6 +40,7 @@ impl Built {
             pairs,
             waiting,
             warnings,
+            refused,
         })
     }
 
@@ -48,6 +53,7 @@ impl Built {
             pairs: Vec::new(),
             waiting: Vec::new(),
             warnings: Vec::new(),
+            refused: Vec::new(),
         }
     }
 

@@ -10,17 +10,60 @@ use crate::civil::format_utc;
 use crate::config::{self, Document, Domain};
 use crate::http::Prepared;
 
-/// What `check` found: the report for stdout and the warnings for stderr.
+/// What `check` found: the report for stdout, the warnings and what clients would refuse
+/// for stderr.
 #[derive(Debug)]
 pub struct Report {
     pub text: String,
     pub warnings: Vec<String>,
+    /// What the daemon would serve but clients would refuse: an expired certificate, one that
+    /// does not cover its domain, a chain without its intermediate.
+    pub refused: Vec<String>,
+}
+
+/// `check`'s exit status when the daemon would start but clients would refuse a certificate
+/// (1 is "would not start"; 0 all well, warnings allowed).
+pub const CLIENTS_WOULD_FAIL: u8 = 3;
+
+impl Report {
+    /// The last line `check` prints, and its exit status.
+    pub fn verdict(&self, path: &Path) -> (String, u8) {
+        let warnings = count(self.warnings.len(), "warning");
+        if self.refused.is_empty() {
+            let tail = if self.warnings.is_empty() {
+                String::new()
+            } else {
+                format!(", {warnings}")
+            };
+            return (format!("{}: OK{tail}", path.display()), 0);
+        }
+        let problems = count(self.refused.len(), "problem");
+        let line = format!(
+            "{}: FAILED for clients, {problems}, {warnings}: the daemon would start, but clients would refuse what it serves",
+            path.display()
+        );
+        (line, CLIENTS_WOULD_FAIL)
+    }
+}
+
+/// The line `check` ends with when the daemon would not start.
+pub fn failed(path: &Path, errors: usize) -> String {
+    format!(
+        "{}: FAILED, {}: the daemon would not start",
+        path.display(),
+        count(errors, "error")
+    )
+}
+
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Runs the check; `Err` is the line explaining why the daemon would not start. With
-/// `no_tls`, certificates are not read (nor checked).
-pub fn run(path: &Path, no_tls: bool) -> Result<Report, config::Error> {
-    let loaded = config::load(path)?;
+/// `no_tls`, certificates are not read (nor checked); with `credentials`, relative
+/// certificate paths are read there, as the service reads them.
+pub fn run(path: &Path, no_tls: bool, credentials: Option<&Path>) -> Result<Report, config::Error> {
+    let loaded = config::load_with(path, credentials)?;
     let mut built = match no_tls {
         true => Built::without_certs(loaded.config),
         false => Built::new(loaded.config)?,
@@ -28,11 +71,20 @@ pub fn run(path: &Path, no_tls: bool) -> Result<Report, config::Error> {
     let mut out = describe(&built);
     let _ = writeln!(
         out,
-        "{}: OK, {} domain(s), {} listener(s)",
-        path.display(),
+        "{} domain(s), {} listener(s)",
         built.router.sites().len(),
         built.config.listen.describe().len()
     );
+    let mut refused = std::mem::take(&mut built.refused);
+    if !built.pairs.is_empty() {
+        let roots = crate::tls::roots::system_subjects();
+        refused.extend(
+            built
+                .pairs
+                .iter()
+                .filter_map(|p| crate::tls::report::missing_intermediate(p, &roots)),
+        );
+    }
     let mut warnings: Vec<String> = loaded
         .warnings
         .into_iter()
@@ -52,6 +104,7 @@ pub fn run(path: &Path, no_tls: bool) -> Result<Report, config::Error> {
     Ok(Report {
         text: out,
         warnings,
+        refused,
     })
 }
 
@@ -62,16 +115,9 @@ pub fn describe(built: &Built) -> String {
     for l in c.listen.describe() {
         let _ = writeln!(out, "listen {l}");
     }
+    let now = crate::civil::now_secs();
     for p in &built.pairs {
-        let expiry = p
-            .not_after
-            .map_or("unknown".into(), crate::civil::format_utc);
-        let _ = writeln!(
-            out,
-            "certificate {}: {} (expires {expiry})",
-            p.paths.key,
-            p.paths.certificate.display()
-        );
+        out.push_str(&crate::tls::report::describe(p, now));
     }
     let status = c.acme.as_ref().map(|a| Status::read(&a.status()));
     for (site, domain) in built.router.sites().iter().zip(&c.domains) {

@@ -12,12 +12,16 @@ wellknownd: serves the Matrix .well-known delegation documents over TLS
 
 Usage:
   wellknownd [--config PATH]          run the daemon
-  wellknownd check [--no-tls] [--quiet] [--config PATH]    (or -t, as nginx)
+  wellknownd check [--no-tls] [--credentials DIR] [--quiet] [--config PATH]    (or -t)
                                       validate the config and certificates, print what would be
-                                      served; exit 0 if the daemon would start, 1 if not.
-                                      --no-tls: do not read certificates (say, systemd
-                                      credentials only the service can read); --quiet: print
-                                      only warnings and errors
+                                      served; exit 0 if all is well (warnings allowed), 1 if
+                                      the daemon would not start, 3 if it would start but
+                                      clients would refuse a certificate (expired, not for its
+                                      domain, its intermediate missing).
+                                      --credentials DIR: read relative certificate paths in DIR,
+                                      as the service does in $CREDENTIALS_DIRECTORY (the units:
+                                      /etc/wellknownd/tls); --no-tls: do not read certificates
+                                      (exit 0 or 1 only); --quiet: only warnings and errors
   wellknownd acme [--config PATH]     run the ACME client alone: order and renew the [acme]
                                       certificates into acme.state_dir, where the daemon (for
                                       instance the socket-activated one, which has no network)
@@ -51,6 +55,8 @@ pub enum Command {
         config: PathBuf,
         no_tls: bool,
         quiet: bool,
+        /// Where relative certificate paths are read, as the service reads its credentials.
+        credentials: Option<PathBuf>,
     },
     /// The ACME client alone, for a daemon without network.
     Acme {
@@ -85,6 +91,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut no_tls = false;
     let mut quiet = false;
     let mut config = None;
+    let mut credentials = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             // nginx's `-t` is `check`; the command word may come before or after the options.
@@ -94,6 +101,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 config = Some(args.next().ok_or_else(|| format!("{arg} needs a path"))?);
             }
             "--no-tls" => no_tls = true,
+            "--credentials" => {
+                let dir = args.next().ok_or("--credentials needs a directory")?;
+                credentials = Some(PathBuf::from(dir));
+            }
             "-q" | "--quiet" => quiet = true,
             "-V" | "--version" => return Ok(Command::Version),
             "-h" | "--help" => return Ok(Command::Help),
@@ -103,8 +114,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             },
         }
     }
-    if (no_tls || quiet) && !check {
-        let flag = if no_tls { "--no-tls" } else { "--quiet" };
+    if (no_tls || quiet || credentials.is_some()) && !check {
+        let flag = match (no_tls, quiet) {
+            (true, _) => "--no-tls",
+            (_, true) => "--quiet",
+            _ => "--credentials",
+        };
         return Err(format!("{flag} belongs to `check` (see --help)"));
     }
     let config = PathBuf::from(config.unwrap_or_else(|| DEFAULT_PATH.to_owned()));
@@ -115,6 +130,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             config,
             no_tls,
             quiet,
+            credentials,
         }
     } else {
         Command::Run { config }
@@ -193,7 +209,8 @@ mod tests {
             Ok(Command::Check {
                 config: "b.toml".into(),
                 no_tls: false,
-                quiet: false
+                quiet: false,
+                credentials: None
             })
         );
         assert_eq!(
@@ -201,7 +218,8 @@ mod tests {
             Ok(Command::Check {
                 config: "c.toml".into(),
                 no_tls: true,
-                quiet: true
+                quiet: true,
+                credentials: None
             })
         );
         assert_eq!(p(&["--version"]), Ok(Command::Version));
@@ -224,6 +242,7 @@ mod tests {
             config: "d.toml".into(),
             no_tls: false,
             quiet: true,
+            credentials: None,
         });
         assert_eq!(p(&["-t", "-c", "d.toml", "-q"]), checked);
         assert_eq!(p(&["-c", "d.toml", "check", "--quiet"]), checked);

@@ -24,18 +24,27 @@ fn main() -> ExitCode {
             config,
             no_tls,
             quiet,
-        }) => match check::run(&config, no_tls) {
+            credentials,
+        }) => match check::run(&config, no_tls, credentials.as_deref()) {
             Ok(report) => {
-                for line in report.warnings {
-                    eprintln!("warning: {line}");
-                }
                 if !quiet {
                     print!("{}", report.text);
                 }
-                ExitCode::SUCCESS
+                for line in &report.warnings {
+                    eprintln!("warning: {line}");
+                }
+                for line in &report.refused {
+                    eprintln!("clients would refuse: {line}");
+                }
+                let (verdict, code) = report.verdict(&config);
+                if !quiet || code != 0 {
+                    eprintln!("{verdict}");
+                }
+                ExitCode::from(code)
             }
             Err(e) => {
                 eprintln!("error: {e}");
+                eprintln!("{}", check::failed(&config, 1));
                 ExitCode::FAILURE
             }
         },

@@ -200,7 +200,12 @@ impl Reloader {
             loaded.config.require_certificates()?;
         }
         let built = Built::new(loaded.config)?;
-        for w in loaded.warnings.iter().chain(&built.warnings) {
+        for w in loaded
+            .warnings
+            .iter()
+            .chain(&built.warnings)
+            .chain(&built.refused)
+        {
             log::warn(w);
         }
         warn_delegation_changes(&self.config, &built.config);
@@ -226,7 +231,8 @@ impl Reloader {
         match Built::new(self.config.clone()) {
             Ok(mut built) => {
                 let renewed = renewed(&self.pairs, &built.pairs);
-                let warnings = std::mem::take(&mut built.warnings);
+                let mut warnings = std::mem::take(&mut built.warnings);
+                warnings.append(&mut built.refused);
                 self.failed = None;
                 // Swapped before it is logged: whoever reads the line gets the new pair.
                 self.swap(built);

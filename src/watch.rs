@@ -87,10 +87,8 @@ impl Watch {
         if self.warned_at.is_some_and(|at| now - at < WARN_EVERY_SECS) {
             return Vec::new();
         }
-        let lines: Vec<(bool, String)> = pairs
-            .iter()
-            .filter_map(|p| Some((p.not_after? <= now, p.expiry_warning(now)?)))
-            .collect();
+        let lines: Vec<(bool, String)> =
+            pairs.iter().filter_map(|p| p.expiry_warning(now)).collect();
         if !lines.is_empty() {
             self.warned_at = Some(now);
         }

@@ -24,7 +24,7 @@ fn build(pki: &Pki, text: &str) -> Result<Vec<String>, String> {
     let path = pki.write("config.toml", text);
     let loaded = wellknownd::config::load(&path).map_err(|e| e.to_string())?;
     Built::new(loaded.config)
-        .map(|b| b.warnings)
+        .map(|b| b.warnings.into_iter().chain(b.refused).collect())
         .map_err(|e| e.to_string())
 }
 

@@ -20,6 +20,18 @@ fn wellknownd(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
+/// `check` with the test CA as the system's trusted roots, as a private CA installed
+/// system-wide: a leaf it issued is then complete on its own.
+fn check_trusting(pki: &Pki, args: &[&str]) -> Output {
+    let ca = pki.write("system-roots.pem", &pki.ca_pem);
+    Command::new(BIN)
+        .arg("check")
+        .args(args)
+        .env("SSL_CERT_FILE", ca)
+        .output()
+        .unwrap()
+}
+
 fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap()
 }
@@ -29,11 +41,15 @@ fn check_prints_what_would_be_served_and_exits_0() {
     let pki = Pki::new();
     pki.leaf("example", &["example.com"]);
     let path = pki.write("config.toml", &config("matrix.example.com"));
-    let out = wellknownd(&["check", "--config", path.to_str().unwrap()]);
+    let out = check_trusting(&pki, &["--config", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stderr),
-        "warning: domain[0].server: `matrix.example.com` has no port: remote servers will look up SRV records for it, then connect to port 8448; write `matrix.example.com:443` if it listens on 443\n"
+        format!(
+            "warning: domain[0].server: `matrix.example.com` has no port: remote servers will look up SRV records for it, then connect to port 8448; write `matrix.example.com:443` if it listens on 443\n\
+             {}: OK, 1 warning\n",
+            path.display()
+        )
     );
     let stdout = text(&out.stdout);
     let dir = pki.dir.path().display();
@@ -49,7 +65,12 @@ fn check_prints_what_would_be_served_and_exits_0() {
         "    {\"m.server\":\"matrix.example.com\"}".into(),
         "    {\"m.homeserver\":{\"base_url\":\"https://matrix.example.com\"}}".into(),
         "  /.well-known/matrix/support: not configured, answers 404".into(),
-        format!("{dir}/config.toml: OK, 1 domain(s), 2 listener(s)"),
+        "1 domain(s), 2 listener(s)".into(),
+        format!("certificate tls: {dir}/example.crt"),
+        "  names: example.com".into(),
+        "  issuer: wellknownd test CA".into(),
+        "  chain: 1 certificate(s)".into(),
+        format!("  key: matches ({dir}/example.key)"),
     ] {
         assert!(
             stdout.lines().any(|l| l == line),
@@ -57,8 +78,75 @@ fn check_prints_what_would_be_served_and_exits_0() {
         );
     }
     // rcgen's default notAfter.
-    let cert = format!("certificate tls: {dir}/example.crt (expires 4096-01-01T00:00:00Z)");
-    assert!(stdout.lines().any(|l| l == cert), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("  expires: 4096-01-01T00:00:00Z (")
+                && l.ends_with(" days left)")),
+        "{stdout}"
+    );
+}
+
+/// Exit 3: the daemon would start, but clients would refuse the certificate. Each of the
+/// three ways, with its line.
+#[test]
+fn check_exits_3_when_clients_would_refuse_the_certificate() {
+    let pki = Pki::new();
+    let expired = rcgen::CertificateParams::new(vec!["example.com".to_owned()]).unwrap();
+    let mut expired = expired;
+    expired.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    expired.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    pki.leaf_with("old", expired, rcgen::KeyPair::generate().unwrap());
+    pki.leaf("other", &["other.example"]);
+    pki.leaf("example", &["example.com"]);
+    let dir = pki.dir.path().display();
+    let cases = [
+        (
+            "old",
+            true,
+            format!(
+                "tls.certificate: {dir}/old.crt EXPIRED at 2021-01-01T00:00:00Z: clients will refuse it"
+            ),
+        ),
+        (
+            "other",
+            true,
+            format!(
+                "domain[0]: the certificate {dir}/other.crt does not cover `example.com`: clients will refuse TLS for it"
+            ),
+        ),
+        (
+            "example",
+            false,
+            format!(
+                "tls.certificate: {dir}/example.crt holds the leaf alone, and its issuer `wellknownd test CA` is not a root this system trusts: clients will not complete the chain. Serve the full chain (certbot's fullchain.pem, not cert.pem); with a private CA, every client must trust `wellknownd test CA`"
+            ),
+        ),
+    ];
+    for (stem, trusted, line) in cases {
+        let text_ = config("matrix.example.com:443")
+            .replace("example.crt", &format!("{stem}.crt"))
+            .replace("example.key", &format!("{stem}.key"));
+        let path = pki.write("config.toml", &text_);
+        let args = ["--quiet", "--config", path.to_str().unwrap()];
+        let out = match trusted {
+            true => check_trusting(&pki, &args),
+            false => Command::new(BIN)
+                .arg("check")
+                .args(args)
+                .env("SSL_CERT_FILE", pki.write("empty.pem", ""))
+                .output()
+                .unwrap(),
+        };
+        assert_eq!(out.status.code(), Some(3), "{stem}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "clients would refuse: {line}\n{}: FAILED for clients, 1 problem, 0 warnings: the daemon would start, but clients would refuse what it serves\n",
+                path.display()
+            )
+        );
+    }
 }
 
 #[test]
@@ -71,8 +159,9 @@ fn check_exits_1_with_one_line_naming_file_and_key() {
     assert_eq!(
         text(&out.stderr),
         format!(
-            "error: {}: domain[0].server: `https://matrix.example.com` contains a scheme (`https://`): m.server is a host and port only; write `matrix.example.com:443`\n",
-            path.display()
+            "error: {p}: domain[0].server: `https://matrix.example.com` contains a scheme (`https://`): m.server is a host and port only; write `matrix.example.com:443`\n\
+             {p}: FAILED, 1 error: the daemon would not start\n",
+            p = path.display()
         )
     );
     assert_eq!(text(&out.stdout), "");
@@ -83,8 +172,9 @@ fn check_exits_1_with_one_line_naming_file_and_key() {
     assert_eq!(
         text(&out.stderr),
         format!(
-            "error: {}: cannot read: No such file or directory (os error 2)\n",
-            missing.display()
+            "error: {p}: cannot read: No such file or directory (os error 2)\n\
+             {p}: FAILED, 1 error: the daemon would not start\n",
+            p = missing.display()
         )
     );
 
@@ -134,7 +224,10 @@ fn version_help_and_bad_arguments() {
     );
     let out = wellknownd(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("wellknownd check [--no-tls] [--quiet] [--config PATH]"));
+    assert!(
+        text(&out.stdout)
+            .contains("wellknownd check [--no-tls] [--credentials DIR] [--quiet] [--config PATH]")
+    );
     let out = wellknownd(&["--frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(

@@ -126,7 +126,7 @@ fn the_daemon_man_page_describes_every_command_and_option() {
         .collect();
     words.extend(
         usage
-            .split(|c: char| c.is_whitespace() || "[]|,:".contains(c))
+            .split(|c: char| c.is_whitespace() || "[]|,:()".contains(c))
             .filter(|w| w.starts_with('-') && w.len() > 1),
     );
     assert!(words.len() > 12, "{words:?}");

@@ -142,7 +142,7 @@ fn server_names_follow_the_spec_grammar_with_a_fix_in_each_message() {
             "[2001:db8::1]8448",
             "`[2001:db8::1]8448`: expected `:port` after `]`, found `8448`",
         ),
-        ("", "is empty"),
+        ("", "is empty: delete the line to leave it out"),
     ];
     for (server, message) in cases {
         refused(&cfg(&format!("server = {server:?}")), key, message);
@@ -391,7 +391,7 @@ fn unknown_keys_and_wrong_types_name_line_and_key() {
     assert_eq!(
         e,
         format!(
-            "{FILE}:9:1: domain[0].serverr: unknown field `serverr`, expected one of `name`, `server`, `default`, `cache_max_age_secs`, `redirect`, `allow_http_urls`, `client`, `support`, `policy_server`, `element`, `file`, `tls`"
+            "{FILE}:9:1: domain[0].serverr: unknown field `serverr`, expected one of `name`, `server`, `default`, `cache_max_age_secs`, `redirect`, `allow_http_urls`, `client`, `support`, `policy_server`, `element`, `file`, `tls`; did you mean `server`?"
         )
     );
     let e = err(&format!(

@@ -31,6 +31,20 @@ pub(super) fn build(
 ) -> Result<[Option<Value>; DOCUMENTS], Error> {
     let url = |v: &Validator, k: &str, s: &str| url(v, key, d, k, s);
     let mut documents: [Option<Value>; DOCUMENTS] = Default::default();
+    if let (Some(s), Some(c)) = (&d.server, &d.client)
+        && s.contains("://")
+        && !c.homeserver.contains("://")
+        && !c.homeserver.is_empty()
+    {
+        return Err(v.err(
+            format!("{key}.server"),
+            format!(
+                "`{s}` and client.homeserver `{}` look swapped: `server` takes a host and port \
+                 (m.server), `homeserver` the https:// URL clients use",
+                c.homeserver
+            ),
+        ));
+    }
     if let Some(s) = &d.server {
         let k = format!("{key}.server");
         let hp = v.check(&k, names::server_name(s))?;

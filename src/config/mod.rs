@@ -29,18 +29,31 @@ pub const DEFAULT_PATH: &str = "/etc/wellknownd/config.toml";
 
 /// Reads, parses and validates the file at `path`. Certificates are not read here.
 pub fn load(path: &Path) -> Result<Loaded, Error> {
+    load_with(path, None)
+}
+
+/// [`load`], with relative certificate paths looked up in `credentials` (as the service
+/// finds them in `$CREDENTIALS_DIRECTORY`).
+pub fn load_with(path: &Path, credentials: Option<&Path>) -> Result<Loaded, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse(path, &text)
+    parse_with(path, &text, credentials)
 }
 
 /// Parses and validates `text` as if read from `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Loaded, Error> {
+    parse_with(path, text, None)
+}
+
+fn parse_with(path: &Path, text: &str, credentials: Option<&Path>) -> Result<Loaded, Error> {
     let parse_error = |key: String, e: toml::de::Error| {
         let (line, column) = e.span().map_or((1, 1), |s| line_column(text, s.start));
-        let message = e.message().trim().replace('\n', " ");
+        let mut message = e.message().trim().replace('\n', " ");
+        if let Some(known) = error::did_you_mean(&message) {
+            message.push_str(&format!("; did you mean `{known}`?"));
+        }
         Error::Parse {
             path: path.to_owned(),
             line,
@@ -54,7 +67,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Loaded, Error> {
         let key = e.path().to_string();
         parse_error(if key == "." { String::new() } else { key }, e.into_inner())
     })?;
-    validate::validate(path, file)
+    validate::validate(path, file, credentials)
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {

@@ -14,6 +14,9 @@ pub struct HostPort<'a> {
 /// `m.server`: `hostname [":" port]`, hostname an IPv4 address, a bracketed IPv6 address or a
 /// DNS name.
 pub fn server_name(s: &str) -> Result<HostPort<'_>, String> {
+    if s.is_empty() {
+        return Err(EMPTY.into());
+    }
     if let Some((scheme, fixed)) = without_scheme(s) {
         return Err(format!(
             "`{s}` contains a scheme (`{scheme}://`): m.server is a host and port only; write `{fixed}`"
@@ -26,6 +29,9 @@ pub fn server_name(s: &str) -> Result<HostPort<'_>, String> {
     }
     host_port(s)
 }
+
+/// What an empty optional value is told: an empty string is not "unset" in TOML.
+pub const EMPTY: &str = "is empty: delete the line to leave it out";
 
 /// For a server name written as a URL (`https://matrix.example.com/`), its scheme and what
 /// to write instead (`matrix.example.com:443`).
@@ -147,6 +153,9 @@ pub fn domain_name(s: &str) -> Result<String, String> {
 /// An absolute `https://` (or, with `allow_http`, `http://`) URL without query or fragment,
 /// returned with a lowercase scheme and without trailing slashes.
 pub fn base_url(s: &str, allow_http: bool) -> Result<String, String> {
+    if s.is_empty() {
+        return Err(EMPTY.into());
+    }
     let Some((scheme, rest)) = s.split_once("://") else {
         return Err(format!("`{s}` is not an absolute URL: write `https://{s}`"));
     };
@@ -189,6 +198,9 @@ pub fn base_url(s: &str, allow_http: bool) -> Result<String, String> {
 
 /// A Matrix user ID: `@localpart:server.name`.
 pub fn user_id(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(EMPTY.into());
+    }
     let Some((local, server)) = s.strip_prefix('@').and_then(|r| r.split_once(':')) else {
         return Err(format!(
             "`{s}` is not a Matrix user ID: write `@name:example.com`"
@@ -203,6 +215,9 @@ pub fn user_id(s: &str) -> Result<(), String> {
 
 /// A plausible email address: `local@domain`, no whitespace.
 pub fn email(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(EMPTY.into());
+    }
     match s.split_once('@') {
         Some((l, d))
             if !l.is_empty()

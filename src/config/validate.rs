@@ -15,8 +15,15 @@ use super::{acme, documents, names, serving};
 const CACHE_RANGE: std::ops::RangeInclusive<u64> = 300..=172_800;
 const CACHE_DEFAULT: u64 = 14_400;
 
-pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
-    let mut v = Validator::new(path);
+pub fn validate(
+    path: &Path,
+    file: ConfigFile,
+    credentials: Option<&Path>,
+) -> Result<Loaded, Error> {
+    let credentials = credentials
+        .map(Path::to_owned)
+        .or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from));
+    let mut v = Validator::new(path, credentials);
     let serving = serving::read(&v, &file)?;
     let cache = cache_max_age(
         &v,
@@ -24,7 +31,7 @@ pub fn validate(path: &Path, file: ConfigFile) -> Result<Loaded, Error> {
         file.cache_max_age_secs,
         CACHE_DEFAULT,
     )?;
-    let tls = file.tls.as_ref().map(|t| tls_paths(path, "tls", t));
+    let tls = file.tls.as_ref().map(|t| tls_paths(&v, "tls", t));
     if file.domain.is_empty() {
         return Err(v.err(
             "domain",
@@ -102,10 +109,11 @@ fn cache_max_age(v: &Validator, key: &str, value: Option<u64>, default: u64) -> 
 
 /// Relative paths are resolved in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`) when
 /// it is set, else next to the config file.
-fn tls_paths(config: &Path, key: &str, t: &TlsFile) -> TlsPaths {
-    let base = std::env::var_os("CREDENTIALS_DIRECTORY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| config.parent().map(Path::to_owned).unwrap_or_default());
+fn tls_paths(v: &Validator, key: &str, t: &TlsFile) -> TlsPaths {
+    let base = v
+        .credentials
+        .clone()
+        .unwrap_or_else(|| v.path.parent().map(Path::to_owned).unwrap_or_default());
     TlsPaths {
         key: key.to_owned(),
         certificate: base.join(&t.certificate),
@@ -134,7 +142,7 @@ fn domain(v: &mut Validator, key: &str, d: &DomainFile, cache: u64) -> Result<Do
     let tls = d
         .tls
         .as_ref()
-        .map(|t| tls_paths(v.path, &format!("{key}.tls"), t));
+        .map(|t| tls_paths(v, &format!("{key}.tls"), t));
     let cache_max_age_secs = u32::try_from(cache).unwrap_or(u32::MAX);
     Ok(Domain {
         name,

@@ -2,20 +2,24 @@
 //! warnings collected so far. A leaf of `config`: `validate`, `documents` and `serving` use
 //! it, and it uses none of them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::error::Error;
 
 pub(super) struct Validator<'a> {
     pub(super) path: &'a Path,
     pub(super) warnings: Vec<String>,
+    /// Where relative certificate paths are looked up instead of next to the config, as
+    /// `$CREDENTIALS_DIRECTORY` under systemd (`check --credentials DIR` names it).
+    pub(super) credentials: Option<PathBuf>,
 }
 
 impl<'a> Validator<'a> {
-    pub(super) fn new(path: &'a Path) -> Validator<'a> {
+    pub(super) fn new(path: &'a Path, credentials: Option<PathBuf>) -> Validator<'a> {
         Validator {
             path,
             warnings: Vec::new(),
+            credentials,
         }
     }
 

@@ -81,7 +81,12 @@ async fn start_and_serve(path: &Path) -> Result<(), StartError> {
     let notify = Notifier::from_env();
     let loaded = config::load(path)?;
     let built = Built::new(loaded.config)?;
-    for w in loaded.warnings.iter().chain(&built.warnings) {
+    for w in loaded
+        .warnings
+        .iter()
+        .chain(&built.warnings)
+        .chain(&built.refused)
+    {
         log::warn(w);
     }
     let socket_activated = !activated.is_empty();

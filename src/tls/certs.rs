@@ -95,6 +95,14 @@ impl Pair {
         let stamps = Pair::stamps_of(paths);
         let chain = read_chain(&paths.certificate)
             .map_err(|m| err("certificate", &paths.certificate, m))?;
+        if let Some(fullchain) = leaf_of_certbot(&paths.certificate, &chain) {
+            let message = format!(
+                "is certbot's leaf certificate alone, without its intermediate: clients will not \
+                 complete the chain; name {} instead",
+                fullchain.display()
+            );
+            return Err(err("certificate", &paths.certificate, message));
+        }
         let key =
             read_key(&paths.private_key).map_err(|m| err("private_key", &paths.private_key, m))?;
         let not_after = crate::tls::x509::not_after(&chain[0]);
@@ -140,26 +148,40 @@ impl Pair {
             .is_ok()
     }
 
-    /// A warning when the certificate expires within [`EXPIRY_WARNING_SECS`] of `now`.
-    pub fn expiry_warning(&self, now: i64) -> Option<String> {
+    /// A warning when the certificate expires within [`EXPIRY_WARNING_SECS`] of `now`, and
+    /// whether it has expired already.
+    pub fn expiry_warning(&self, now: i64) -> Option<(bool, String)> {
         let left = self.not_after? - now;
         let file = self.paths.certificate.display();
         let at = crate::civil::format_utc(self.not_after?);
         if left <= 0 {
-            Some(format!(
-                "{}.certificate: {file} EXPIRED at {at}: clients will refuse it",
-                self.paths.key
+            Some((
+                true,
+                format!(
+                    "{}.certificate: {file} EXPIRED at {at}: clients will refuse it",
+                    self.paths.key
+                ),
             ))
         } else if left < EXPIRY_WARNING_SECS {
-            Some(format!(
-                "{}.certificate: {file} expires at {at}, in {} days: is renewal working?",
-                self.paths.key,
-                left / 86_400
+            Some((
+                false,
+                format!(
+                    "{}.certificate: {file} expires at {at}, in {} days: is renewal working?",
+                    self.paths.key,
+                    left / 86_400
+                ),
             ))
         } else {
             None
         }
     }
+}
+
+/// certbot's `cert.pem` (the leaf alone) named where its `fullchain.pem` was meant: the
+/// fullchain beside it, if so.
+fn leaf_of_certbot(path: &Path, chain: &[CertificateDer<'_>]) -> Option<PathBuf> {
+    let fullchain = path.with_file_name("fullchain.pem");
+    (path.file_name()? == "cert.pem" && chain.len() == 1 && fullchain.exists()).then_some(fullchain)
 }
 
 fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {

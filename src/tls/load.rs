@@ -15,6 +15,9 @@ pub struct Loaded {
     /// ACME domains whose certificate is not in `state_dir` (yet): watched for its arrival.
     pub waiting: Vec<TlsPaths>,
     pub warnings: Vec<String>,
+    /// What clients will refuse: an expired certificate, one that does not cover its domain.
+    /// The daemon serves anyway (a renewal may be on its way); `check` says FAILED.
+    pub refused: Vec<String>,
 }
 
 /// Loads `[tls]` and every `[domain.tls]`; the first file that cannot be used is the error.
@@ -27,7 +30,7 @@ pub fn load(config: &Config) -> Result<Loaded, config::Error> {
         .map(|p| Pair::load(&config.path, p))
         .transpose()?;
     let mut own: Vec<(usize, Option<Pair>)> = Vec::new();
-    let (mut waiting, mut warnings) = (Vec::new(), Vec::new());
+    let (mut waiting, mut warnings, mut refused) = (Vec::new(), Vec::new(), Vec::new());
     for (i, d) in config.domains.iter().enumerate() {
         let Some(paths) = &d.tls else { continue };
         let pair = match (d.acme, Pair::load(&config.path, paths)) {
@@ -49,7 +52,7 @@ pub fn load(config: &Config) -> Result<Loaded, config::Error> {
             None => default.as_ref(),
         };
         if let Some(p) = pair.filter(|p| !p.covers(&d.name)) {
-            warnings.push(format!(
+            refused.push(format!(
                 "domain[{i}]: the certificate {} does not cover `{}`: clients will refuse TLS for it",
                 p.paths.certificate.display(),
                 d.name
@@ -78,11 +81,14 @@ pub fn load(config: &Config) -> Result<Loaded, config::Error> {
         .chain(own.into_iter().filter_map(|(_, p)| p))
         .collect();
     let now = crate::civil::now_secs();
-    warnings.extend(pairs.iter().filter_map(|p| p.expiry_warning(now)));
+    for (expired, line) in pairs.iter().filter_map(|p| p.expiry_warning(now)) {
+        if expired { &mut refused } else { &mut warnings }.push(line);
+    }
     Ok(Loaded {
         store: CertStore::new(by_name, fallback),
         pairs,
         waiting,
         warnings,
+        refused,
     })
 }

@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod load;
+pub mod report;
 pub mod resolver;
 pub mod roots;
 pub mod store;

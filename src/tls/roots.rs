@@ -33,6 +33,14 @@ pub fn client_config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
     Ok(Arc::new(config))
 }
 
+/// The subjects of the system's trusted roots (empty when there is no bundle), for `check`
+/// to tell whether a chain ends at a root clients hold.
+pub fn system_subjects() -> Vec<Vec<u8>> {
+    system()
+        .map(|roots| roots.roots.iter().map(|a| a.subject.to_vec()).collect())
+        .unwrap_or_default()
+}
+
 fn system() -> Result<RootCertStore, String> {
     let env = std::env::var_os("SSL_CERT_FILE");
     let path = match &env {

@@ -69,7 +69,15 @@ pub fn facts(cert: &[u8]) -> Option<Facts> {
 }
 
 /// From what follows `validity` (subject, key, optional unique IDs, `[3]` extensions).
-fn authority_key_id(mut rest: &[u8]) -> Option<Vec<u8>> {
+fn authority_key_id(rest: &[u8]) -> Option<Vec<u8>> {
+    let value = extension(rest, AKI_OID)?;
+    let (_, aki, _) = element(value)?;
+    let (tag, key_id, _) = element(aki)?;
+    (tag == 0x80).then(|| key_id.to_vec())
+}
+
+/// The value (OCTET STRING contents) of extension `oid`, from what follows `validity`.
+fn extension<'a>(mut rest: &'a [u8], oid: &[u8]) -> Option<&'a [u8]> {
     let extensions = loop {
         let (tag, contents, after) = element(rest)?;
         if tag == 0xa3 {
@@ -81,20 +89,75 @@ fn authority_key_id(mut rest: &[u8]) -> Option<Vec<u8>> {
     while !list.is_empty() {
         let (_, extension, after) = element(list)?;
         list = after;
-        let (_, oid, fields) = element(extension)?;
-        if oid != AKI_OID {
+        let (_, id, fields) = element(extension)?;
+        if id != oid {
             continue;
         }
         let (tag, value, after) = element(fields)?;
         // A BOOLEAN first is `critical`; the OCTET STRING after it is the value.
-        let value = if tag == 0x01 {
+        return Some(if tag == 0x01 {
             element(after)?.1
         } else {
             value
-        };
-        let (_, aki, _) = element(value)?;
-        let (tag, key_id, _) = element(aki)?;
-        return (tag == 0x80).then(|| key_id.to_vec());
+        });
+    }
+    None
+}
+
+/// OID 2.5.29.17, subjectAltName; 2.5.4.3, commonName.
+const SAN_OID: &[u8] = &[0x55, 0x1d, 0x11];
+const CN_OID: &[u8] = &[0x55, 0x04, 0x03];
+
+/// Who a certificate is for and who issued it, for `check`'s report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// The DNS names of subjectAltName, which is what clients match.
+    pub dns: Vec<String>,
+    /// The issuer's common name (or `?`), and the issuer and subject as DER, to compare.
+    pub issuer: String,
+    pub issuer_der: Vec<u8>,
+    pub subject_der: Vec<u8>,
+}
+
+pub fn names(cert: &[u8]) -> Option<Names> {
+    let (_, certificate, _) = element(cert)?;
+    let (_, tbs, _) = element(certificate)?;
+    let (tag, _, after) = element(tbs)?;
+    let rest = if tag == 0xa0 { after } else { tbs };
+    let rest = element(rest)?.2; // serial
+    let rest = element(rest)?.2; // signature algorithm
+    let (_, issuer, rest) = element(rest)?;
+    let rest = element(rest)?.2; // validity
+    let (_, subject, rest) = element(rest)?;
+    let mut dns = Vec::new();
+    if let Some(value) = extension(rest, SAN_OID) {
+        let mut list = element(value)?.1;
+        while !list.is_empty() {
+            let (tag, name, after) = element(list)?;
+            list = after;
+            if tag == 0x82 {
+                dns.push(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+    }
+    Some(Names {
+        dns,
+        issuer: common_name(issuer).unwrap_or_else(|| "?".into()),
+        issuer_der: issuer.to_vec(),
+        subject_der: subject.to_vec(),
+    })
+}
+
+/// The CN attribute of a distinguished name (a SEQUENCE of SETs of type-value pairs).
+fn common_name(mut dn: &[u8]) -> Option<String> {
+    while !dn.is_empty() {
+        let (_, set, after) = element(dn)?;
+        dn = after;
+        let (_, pair, _) = element(set)?;
+        let (_, oid, value) = element(pair)?;
+        if oid == CN_OID {
+            return Some(String::from_utf8_lossy(element(value)?.1).into_owned());
+        }
     }
     None
 }

@@ -66,6 +66,9 @@ impl Pki {
     pub fn new() -> Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "wellknownd test CA");
         let key = KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
         Pki {

@@ -161,6 +161,9 @@ ok "package installed on an unconfigured host: socket enabled, every unit inacti
 # --- socket activation ----------------------------------------------------------------------
 # README's steps after the install: write the config, link the certificates to the units'
 # fixed place, check, start (its curl line is the next check, with the test CA).
+# The test CA as the guest's trusted roots (a private CA installed system-wide), so that
+# `check` finds the chain complete.
+in_ct sh -c 'mkdir -p /etc/ssl/certs && cat >/etc/ssl/certs/ca-certificates.crt' <"$work/certs/ca.crt"
 steps=$(readme_sh "### 1. The Debian package" 2 | grep -v '^curl ')
 grep -q "systemctl start wellknownd.socket" <<<"$steps" || fail "README's package steps not found"
 in_ct bash -euc "$steps" >"$work/steps.log" 2>&1 || { cat "$work/steps.log"; fail "README's package steps"; }

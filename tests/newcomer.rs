@@ -1,0 +1,114 @@
+//! The mistakes a newcomer makes first, each with the exact line that says what to write:
+//! typos of keys and tables, empty strings, swapped values, certbot's `cert.pem` where
+//! `fullchain.pem` was meant. No sockets: the loader (and, for certificates, the loading of
+//! the files).
+
+mod common;
+
+use std::path::Path;
+
+use common::Pki;
+use wellknownd::build::Built;
+
+const FILE: &str = "/etc/wellknownd/config.toml";
+const HEAD: &str = "[listen]\nhttp = [\"127.0.0.1:8080\"]\n";
+
+fn error(text: &str) -> String {
+    wellknownd::config::parse(Path::new(FILE), text)
+        .map(|_| ())
+        .expect_err("config should be refused")
+        .to_string()
+}
+
+#[test]
+fn a_typo_in_a_table_or_key_names_the_one_meant() {
+    let e = error(&format!("{HEAD}[[domian]]\nname = \"example.com\"\n"));
+    assert!(
+        e.starts_with(&format!(
+            "{FILE}:3:3: domian: unknown field `domian`, expected one of "
+        )) && e.ends_with("; did you mean `domain`?"),
+        "{e}"
+    );
+    let e = error(&format!(
+        "{HEAD}[[domain]]\nname = \"example.com\"\n[domain.clinet]\nhomeserver = \"https://m.example.com\"\n"
+    ));
+    assert!(e.ends_with("; did you mean `client`?"), "{e}");
+    let e = error(&format!(
+        "{HEAD}[[domain]]\nname = \"example.com\"\n[domain.client]\nhomeservr = \"https://m.example.com\"\n"
+    ));
+    assert!(e.ends_with("; did you mean `homeserver`?"), "{e}");
+    // Nothing close: no guess.
+    let e = error(&format!(
+        "{HEAD}[[domain]]\nname = \"example.com\"\ncolour = 1\n"
+    ));
+    assert!(!e.contains("did you mean"), "{e}");
+}
+
+#[test]
+fn an_empty_string_is_not_unset() {
+    let domain = "[[domain]]\nname = \"example.com\"\n[domain.client]\nhomeserver = \"https://m.example.com\"\n";
+    assert_eq!(
+        error(&format!("{HEAD}{domain}identity_server = \"\"\n")),
+        format!(
+            "{FILE}: domain[0].client.identity_server: is empty: delete the line to leave it out"
+        )
+    );
+    assert_eq!(
+        error(&format!(
+            "{HEAD}[[domain]]\nname = \"example.com\"\nserver = \"\"\n"
+        )),
+        format!("{FILE}: domain[0].server: is empty: delete the line to leave it out")
+    );
+}
+
+#[test]
+fn swapped_server_and_homeserver_are_named_as_swapped() {
+    assert_eq!(
+        error(&format!(
+            "{HEAD}[[domain]]\nname = \"example.com\"\nserver = \"https://matrix.example.com\"\n\
+             [domain.client]\nhomeserver = \"matrix.example.com:443\"\n"
+        )),
+        format!(
+            "{FILE}: domain[0].server: `https://matrix.example.com` and client.homeserver \
+             `matrix.example.com:443` look swapped: `server` takes a host and port (m.server), \
+             `homeserver` the https:// URL clients use"
+        )
+    );
+}
+
+#[test]
+fn certbots_cert_pem_beside_its_fullchain_is_refused() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("leaf", &["example.com"]);
+    std::fs::rename(&cert, pki.path("cert.pem")).unwrap();
+    std::fs::rename(&key, pki.path("privkey.pem")).unwrap();
+    let chain = format!(
+        "{}{}",
+        std::fs::read_to_string(pki.path("cert.pem")).unwrap(),
+        pki.ca_pem
+    );
+    pki.write("fullchain.pem", &chain);
+    let text = |cert: &str| {
+        format!(
+            "[listen]\nhttps = [\"127.0.0.1:0\"]\n[tls]\ncertificate = \"{cert}\"\nprivate_key = \"privkey.pem\"\n\
+             [[domain]]\nname = \"example.com\"\nserver = \"matrix.example.com:443\"\n"
+        )
+    };
+    let load = |cert: &str| {
+        let path = pki.write("config.toml", &text(cert));
+        let loaded = wellknownd::config::load(&path).unwrap();
+        Built::new(loaded.config)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let dir = pki.dir.path().display();
+    assert_eq!(
+        load("cert.pem"),
+        Err(format!(
+            "{dir}/config.toml: tls.certificate: {dir}/cert.pem: is certbot's leaf certificate \
+             alone, without its intermediate: clients will not complete the chain; name \
+             {dir}/fullchain.pem instead"
+        ))
+    );
+    assert_eq!(load("fullchain.pem"), Ok(()));
+}
