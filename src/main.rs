@@ -43,8 +43,10 @@ fn main() -> ExitCode {
                 ExitCode::from(code)
             }
             Err(e) => {
-                eprintln!("error: {e}");
-                eprintln!("{}", check::failed(&config, 1));
+                for line in e.to_string().lines() {
+                    eprintln!("error: {line}");
+                }
+                eprintln!("{}", check::failed(&config, e.count()));
                 ExitCode::FAILURE
             }
         },

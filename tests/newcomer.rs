@@ -71,9 +71,48 @@ fn swapped_server_and_homeserver_are_named_as_swapped() {
         format!(
             "{FILE}: domain[0].server: `https://matrix.example.com` and client.homeserver \
              `matrix.example.com:443` look swapped: `server` takes a host and port (m.server), \
-             `homeserver` the https:// URL clients use"
+             `homeserver` the https:// URL clients use\n\
+             {FILE}: domain[0].client.homeserver: `matrix.example.com:443` is not an absolute \
+             URL: write `https://matrix.example.com:443`"
         )
     );
+}
+
+/// One run names every error, one line each, in the order of the file; `check` counts them.
+#[test]
+fn every_error_of_a_config_is_reported_in_one_run() {
+    let text = format!(
+        r#"cache_max_age_secs = 5
+{HEAD}
+[[domain]]
+name = "example.com"
+server = "matrix.example.com:99999"
+[domain.element]
+brand_color = "green"
+[[domain]]
+name = "example.org"
+[domain.support]
+[[domain.file]]
+path = "/mautrix"
+json = {{}}
+[[domain]]
+name = "example.net"
+server = "m.example.net:443"
+"#
+    );
+    let lines = [
+        "cache_max_age_secs: 5 is outside 300..=172800: Synapse clamps the cache period to [5 min, 48 h], so 5 would not do what it says",
+        "domain[0].server: port `99999` is not a number from 1 to 65535",
+        "domain[0].element.brand_color: `green` is not a colour written `#rrggbb`, e.g. `#0dbd8b`",
+        "domain[1].support: needs `page` or at least one [[contacts]]: an empty support document is invalid",
+        "domain[1].file[0].path: `/mautrix` must be a path under /.well-known/, e.g. `/.well-known/matrix/mautrix`",
+    ];
+    let expected: Vec<String> = lines.iter().map(|l| format!("{FILE}: {l}")).collect();
+    assert_eq!(error(&text), expected.join("\n"));
+    let e = wellknownd::config::parse(Path::new(FILE), &text)
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.count(), 5);
 }
 
 #[test]

@@ -484,7 +484,7 @@ fn domains_are_unique_named_and_serve_something() {
     refused(
         &cfg(""),
         "domain[0]",
-        "`example.com` configures no document: add `server`, [domain[0].client], [domain[0].support] or [domain[0].policy_server]",
+        "`example.com` configures no document: add `server`, [domain[0].client], [domain[0].support], [domain[0].policy_server], [domain[0].element] or [[domain[0].file]]",
     );
     refused(
         &cfg(server).replace("example.com\"", "https://example.com\""),

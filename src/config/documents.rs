@@ -23,21 +23,45 @@ pub(super) fn url(
     )
 }
 
-/// Every configured document of domain `d` (at `key`), indexed by `Document as usize`.
-pub(super) fn build(
-    v: &mut Validator,
-    key: &str,
-    d: &DomainFile,
-) -> Result<[Option<Value>; DOCUMENTS], Error> {
+/// Every configured document of domain `d` (at `key`), indexed by `Document as usize`. A
+/// document with an error is `None`, its errors kept in `v`.
+pub(super) fn build(v: &mut Validator, key: &str, d: &DomainFile) -> [Option<Value>; DOCUMENTS] {
     let url = |v: &Validator, k: &str, s: &str| url(v, key, d, k, s);
     let mut documents: [Option<Value>; DOCUMENTS] = Default::default();
-    if let (Some(s), Some(c)) = (&d.server, &d.client)
-        && s.contains("://")
-        && !c.homeserver.contains("://")
-        && !c.homeserver.is_empty()
+    let server = server(v, key, d).transpose();
+    documents[Document::Server as usize] = server.and_then(|r| v.collect(r));
+    if let Some(c) = &d.client {
+        let r = client::client(v, key, d, c, &url);
+        documents[Document::Client as usize] = v.collect(r);
+    }
+    if let Some(t) = &d.element {
+        let r = client::element(v, key, d, t);
+        documents[Document::Element as usize] = v.collect(r);
+    }
+    if let Some(s) = &d.support {
+        let r = support(v, key, s, &url);
+        documents[Document::Support as usize] = v.collect(r);
+    }
+    if let Some(p) = &d.policy_server {
+        let r = policy_server(v, key, &p.ed25519);
+        documents[Document::PolicyServer as usize] = v.collect(r);
+    }
+    documents
+}
+
+/// `{"m.server": ...}`, if `server` is set.
+fn server(v: &mut Validator, key: &str, d: &DomainFile) -> Result<Option<Value>, Error> {
+    let Some(s) = &d.server else {
+        return Ok(None);
+    };
+    let k = format!("{key}.server");
+    if let Some(c) = d
+        .client
+        .as_ref()
+        .filter(|c| s.contains("://") && !c.homeserver.contains("://") && !c.homeserver.is_empty())
     {
         return Err(v.err(
-            format!("{key}.server"),
+            k,
             format!(
                 "`{s}` and client.homeserver `{}` look swapped: `server` takes a host and port \
                  (m.server), `homeserver` the https:// URL clients use",
@@ -45,47 +69,34 @@ pub(super) fn build(
             ),
         ));
     }
-    if let Some(s) = &d.server {
-        let k = format!("{key}.server");
-        let hp = v.check(&k, names::server_name(s))?;
-        if hp.port.is_none() {
-            v.warn(&k, format!("`{s}` has no port: remote servers will look up SRV records for it, then connect to port 8448; write `{s}:443` if it listens on 443"));
-        }
-        documents[Document::Server as usize] = Some(json!({ "m.server": s }));
+    let hp = v.check(&k, names::server_name(s))?;
+    if hp.port.is_none() {
+        v.warn(&k, format!("`{s}` has no port: remote servers will look up SRV records for it, then connect to port 8448; write `{s}:443` if it listens on 443"));
     }
-    if let Some(c) = &d.client {
-        documents[Document::Client as usize] = Some(client::client(v, key, d, c, &url)?);
+    Ok(Some(json!({ "m.server": s })))
+}
+
+fn policy_server(v: &mut Validator, key: &str, ed25519: &str) -> Result<Value, Error> {
+    let k = format!("{key}.policy_server.ed25519");
+    // The spec's own example uses the URL-safe alphabet; both decode to the same key.
+    let standard = ed25519.replace('-', "+").replace('_', "/");
+    let bytes = v.check(
+        &k,
+        crate::base64::decode(&standard).map_err(|e| format!("`{ed25519}` {e}")),
+    )?;
+    if standard != ed25519 {
+        v.warn(&k, format!("`{ed25519}` uses the URL-safe alphabet (`-`, `_`), as the spec's example does; some consumers expect standard base64, which is `{standard}`"));
     }
-    if let Some(t) = &d.element {
-        documents[Document::Element as usize] = Some(client::element(v, key, d, t)?);
+    if bytes.len() != 32 {
+        return Err(v.err(
+            k,
+            format!(
+                "decodes to {} bytes; an ed25519 public key is 32",
+                bytes.len()
+            ),
+        ));
     }
-    if let Some(s) = &d.support {
-        documents[Document::Support as usize] = Some(support(v, key, s, &url)?);
-    }
-    if let Some(p) = &d.policy_server {
-        let k = format!("{key}.policy_server.ed25519");
-        // The spec's own example uses the URL-safe alphabet; both decode to the same key.
-        let standard = p.ed25519.replace('-', "+").replace('_', "/");
-        let bytes = v.check(
-            &k,
-            crate::base64::decode(&standard).map_err(|e| format!("`{}` {e}", p.ed25519)),
-        )?;
-        if standard != p.ed25519 {
-            v.warn(&k, format!("`{}` uses the URL-safe alphabet (`-`, `_`), as the spec's example does; some consumers expect standard base64, which is `{standard}`", p.ed25519));
-        }
-        if bytes.len() != 32 {
-            return Err(v.err(
-                k,
-                format!(
-                    "decodes to {} bytes; an ed25519 public key is 32",
-                    bytes.len()
-                ),
-            ));
-        }
-        documents[Document::PolicyServer as usize] =
-            Some(json!({ "public_keys": { "ed25519": p.ed25519 } }));
-    }
-    Ok(documents)
+    Ok(json!({ "public_keys": { "ed25519": ed25519 } }))
 }
 
 pub(super) type UrlCheck<'a> = dyn Fn(&Validator, &str, &str) -> Result<String, Error> + 'a;
@@ -165,23 +176,27 @@ fn extras(
     Ok(())
 }
 
-/// `[[domain.file]]`: paths under `/.well-known/` of their own, each a JSON object.
-pub(super) fn files(
-    v: &Validator,
-    key: &str,
-    d: &DomainFile,
-) -> Result<Vec<(String, Value)>, Error> {
+/// `[[domain.file]]`: paths under `/.well-known/` of their own, each a JSON object. A file
+/// with an error is left out, its error kept in `v`.
+pub(super) fn files(v: &mut Validator, key: &str, d: &DomainFile) -> Vec<(String, Value)> {
     let mut files: Vec<(String, Value)> = Vec::with_capacity(d.file.len());
     for (i, f) in d.file.iter().enumerate() {
         let k = format!("{key}.file[{i}]");
         let path = &f.path;
-        file_path(key, path, &files)
-            .map_err(|why| v.err(format!("{k}.path"), format!("`{path}` {why}")))?;
-        let value = toml::Value::Table(f.json.clone());
-        let at = format!("{k}.json");
-        files.push((path.clone(), v.check(&at, json::from_toml(&value, &at))?));
+        let checked = file_path(key, path, &files)
+            .map_err(|why| v.err(format!("{k}.path"), format!("`{path}` {why}")))
+            .and_then(|()| {
+                let at = format!("{k}.json");
+                v.check(
+                    &at,
+                    json::from_toml(&toml::Value::Table(f.json.clone()), &at),
+                )
+            });
+        if let Some(json) = v.collect(checked) {
+            files.push((path.clone(), json));
+        }
     }
-    Ok(files)
+    files
 }
 
 /// Why `path` cannot be a `[[domain.file]]` beside `files`, if it cannot.

@@ -26,6 +26,26 @@ pub enum Error {
         key: String,
         message: String,
     },
+    /// Several of the above, one line each, in the order of the file.
+    Many(Vec<Error>),
+}
+
+impl Error {
+    /// `errors` as one error: the only one, or all of them (none: not an error to make).
+    pub(super) fn all(mut errors: Vec<Error>) -> Error {
+        match errors.len() {
+            1 => errors.remove(0),
+            _ => Error::Many(errors),
+        }
+    }
+
+    /// How many lines (errors) this is.
+    pub fn count(&self) -> usize {
+        match self {
+            Error::Many(all) => all.len(),
+            _ => 1,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -49,6 +69,15 @@ impl fmt::Display for Error {
             }
             Error::Invalid { path, key, message } => {
                 write!(f, "{}: {key}: {message}", path.display())
+            }
+            Error::Many(all) => {
+                for (i, e) in all.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\n")?;
+                    }
+                    e.fmt(f)?;
+                }
+                Ok(())
             }
         }
     }

@@ -1,5 +1,6 @@
 //! From [`ConfigFile`] to [`Config`]: every rule that a well-formed TOML file can still break.
-//! The first error stops the load; warnings are collected for the operator.
+//! Validation goes on past an error, so one run reports every error (one line each);
+//! warnings are collected for the operator.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::error::Error;
 use super::file::{ConfigFile, DomainFile, TlsFile};
 use super::model::Loaded;
-use super::model::{Config, Domain, TlsPaths};
+use super::model::{Acme, Config, Domain, TlsPaths};
 use super::validator::Validator;
 use super::{acme, documents, names, serving};
 
@@ -24,53 +25,31 @@ pub fn validate(
         .map(Path::to_owned)
         .or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from));
     let mut v = Validator::new(path, credentials);
-    let serving = serving::read(&v, &file)?;
+    let serving = serving::read(&v, &file);
+    let acme = match (&serving, &file.acme) {
+        (Ok(s), Some(a)) => acme::read(&v, a, &s.listen).map(Some),
+        _ => Ok(None),
+    };
     let cache = cache_max_age(
         &v,
         "cache_max_age_secs",
         file.cache_max_age_secs,
         CACHE_DEFAULT,
-    )?;
+    );
+    let (serving, acme) = (v.collect(serving), v.collect(acme).flatten());
+    let cache = v.collect(cache).unwrap_or(CACHE_DEFAULT);
     let tls = file.tls.as_ref().map(|t| tls_paths(&v, "tls", t));
     if file.domain.is_empty() {
-        return Err(v.err(
+        let e = v.err(
             "domain",
             "no [[domain]] configured: add one with `name` and `server`",
-        ));
+        );
+        v.errors.push(e);
     }
-    let listen = &serving.listen;
-    let acme = file
-        .acme
-        .as_ref()
-        .map(|a| acme::read(&v, a, listen))
-        .transpose()?;
-    let mut domains: Vec<Domain> = Vec::with_capacity(file.domain.len());
-    let mut seen = HashMap::new();
-    for (i, d) in file.domain.iter().enumerate() {
-        let key = format!("domain[{i}]");
-        let mut domain = self::domain(&mut v, &key, d, cache)?;
-        if let (None, Some(acme)) = (&domain.tls, &acme) {
-            domain.tls = Some(acme.certificate(&domain.name));
-            domain.acme = true;
-        }
-        if let Some(j) = seen.insert(domain.name.clone(), i) {
-            return Err(v.err(
-                format!("{key}.name"),
-                format!("`{}` is already domain[{j}]", domain.name),
-            ));
-        }
-        if let Some(j) = domains
-            .iter()
-            .position(|o| o.default)
-            .filter(|_| domain.default)
-        {
-            return Err(v.err(
-                format!("{key}.default"),
-                format!("domain[{j}] is already the default; only one may be"),
-            ));
-        }
-        domains.push(domain);
-    }
+    let domains = domains(&mut v, &file, cache, acme.as_ref());
+    let Some(serving) = serving.filter(|_| v.errors.is_empty()) else {
+        return Err(Error::all(v.errors));
+    };
     let config = Config {
         path: path.to_owned(),
         listen: serving.listen,
@@ -92,6 +71,42 @@ pub fn validate(
         config,
         warnings: v.warnings,
     })
+}
+
+/// Every `[[domain]]` that validates; the others' errors are kept in `v`.
+fn domains(v: &mut Validator, file: &ConfigFile, cache: u64, acme: Option<&Acme>) -> Vec<Domain> {
+    let mut domains: Vec<Domain> = Vec::with_capacity(file.domain.len());
+    let mut seen = HashMap::new();
+    for (i, d) in file.domain.iter().enumerate() {
+        let key = format!("domain[{i}]");
+        let Some(mut domain) = self::domain(v, &key, d, cache) else {
+            continue;
+        };
+        if let (None, Some(acme)) = (&domain.tls, acme) {
+            domain.tls = Some(acme.certificate(&domain.name));
+            domain.acme = true;
+        }
+        if let Some(j) = seen.insert(domain.name.clone(), i) {
+            let e = v.err(
+                format!("{key}.name"),
+                format!("`{}` is already domain[{j}]", domain.name),
+            );
+            v.errors.push(e);
+        }
+        if let Some(j) = domains
+            .iter()
+            .position(|o| o.default)
+            .filter(|_| domain.default)
+        {
+            let e = v.err(
+                format!("{key}.default"),
+                format!("domain[{j}] is already the default; only one may be"),
+            );
+            v.errors.push(e);
+        }
+        domains.push(domain);
+    }
+    domains
 }
 
 fn cache_max_age(v: &Validator, key: &str, value: Option<u64>, default: u64) -> Result<u64, Error> {
@@ -121,30 +136,42 @@ fn tls_paths(v: &Validator, key: &str, t: &TlsFile) -> TlsPaths {
     }
 }
 
-fn domain(v: &mut Validator, key: &str, d: &DomainFile, cache: u64) -> Result<Domain, Error> {
-    let name = v.check(&format!("{key}.name"), names::domain_name(&d.name))?;
+/// One `[[domain]]`, or `None` with its errors kept in `v`.
+fn domain(v: &mut Validator, key: &str, d: &DomainFile, cache: u64) -> Option<Domain> {
+    let before = v.errors.len();
+    let name = v.check(&format!("{key}.name"), names::domain_name(&d.name));
+    let name = v.collect(name);
     let cache = cache_max_age(
         v,
         &format!("{key}.cache_max_age_secs"),
         d.cache_max_age_secs,
         cache,
-    )?;
-    let documents = documents::build(v, key, d)?;
-    let files = documents::files(v, key, d)?;
-    if documents.iter().all(Option::is_none) && files.is_empty() {
-        return Err(v.err(key, format!("`{name}` configures no document: add `server`, [{key}.client], [{key}.support] or [{key}.policy_server]")));
-    }
+    );
+    let cache = v.collect(cache);
+    let documents = documents::build(v, key, d);
+    let files = documents::files(v, key, d);
     let redirect = d
         .redirect
         .as_deref()
         .map(|r| documents::url(v, key, d, "redirect", r))
-        .transpose()?;
+        .transpose();
+    let redirect = v.collect(redirect);
+    let (Some(name), Some(cache), Some(redirect), true) =
+        (name, cache, redirect, v.errors.len() == before)
+    else {
+        return None;
+    };
+    if documents.iter().all(Option::is_none) && files.is_empty() {
+        let e = v.err(key, format!("`{name}` configures no document: add `server`, [{key}.client], [{key}.support], [{key}.policy_server], [{key}.element] or [[{key}.file]]"));
+        v.errors.push(e);
+        return None;
+    }
     let tls = d
         .tls
         .as_ref()
         .map(|t| tls_paths(v, &format!("{key}.tls"), t));
     let cache_max_age_secs = u32::try_from(cache).unwrap_or(u32::MAX);
-    Ok(Domain {
+    Some(Domain {
         name,
         default: d.default,
         cache_max_age_secs,

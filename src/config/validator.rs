@@ -12,6 +12,8 @@ pub(super) struct Validator<'a> {
     /// Where relative certificate paths are looked up instead of next to the config, as
     /// `$CREDENTIALS_DIRECTORY` under systemd (`check --credentials DIR` names it).
     pub(super) credentials: Option<PathBuf>,
+    /// Every error found so far: validation goes on after one, so a run reports them all.
+    pub(super) errors: Vec<Error>,
 }
 
 impl<'a> Validator<'a> {
@@ -20,7 +22,13 @@ impl<'a> Validator<'a> {
             path,
             warnings: Vec::new(),
             credentials,
+            errors: Vec::new(),
         }
+    }
+
+    /// The value, or `None` with the error kept for the report.
+    pub(super) fn collect<T>(&mut self, r: Result<T, Error>) -> Option<T> {
+        r.map_err(|e| self.errors.push(e)).ok()
     }
 
     pub(super) fn err(&self, key: impl Into<String>, message: impl Into<String>) -> Error {
