@@ -26,17 +26,29 @@ fn a_typo_in_a_table_or_key_names_the_one_meant() {
     assert!(
         e.starts_with(&format!(
             "{FILE}:3:3: domian: unknown field `domian`, expected one of "
-        )) && e.ends_with("; did you mean `domain`?"),
+        )) && e
+            .lines()
+            .next()
+            .is_some_and(|l| l.ends_with("; did you mean `domain`?")),
         "{e}"
     );
+    // With the typo taken out, what remains has no domain: said in the same run.
+    assert!(e.ends_with("domain: no [[domain]] configured: add one with `name` and `server`"));
     let e = error(&format!(
         "{HEAD}[[domain]]\nname = \"example.com\"\n[domain.clinet]\nhomeserver = \"https://m.example.com\"\n"
     ));
-    assert!(e.ends_with("; did you mean `client`?"), "{e}");
+    assert!(
+        e.lines().any(|l| l.ends_with("; did you mean `client`?")),
+        "{e}"
+    );
     let e = error(&format!(
         "{HEAD}[[domain]]\nname = \"example.com\"\n[domain.client]\nhomeservr = \"https://m.example.com\"\n"
     ));
-    assert!(e.ends_with("; did you mean `homeserver`?"), "{e}");
+    assert!(
+        e.lines()
+            .any(|l| l.ends_with("; did you mean `homeserver`?")),
+        "{e}"
+    );
     // Nothing close: no guess.
     let e = error(&format!(
         "{HEAD}[[domain]]\nname = \"example.com\"\ncolour = 1\n"
@@ -150,4 +162,48 @@ fn certbots_cert_pem_beside_its_fullchain_is_refused() {
         ))
     );
     assert_eq!(load("fullchain.pem"), Ok(()));
+}
+
+/// Every unknown key in one run too, each with its line (where the text holds the key once)
+/// and a guess at the one meant; then the errors of what remains.
+#[test]
+fn every_unknown_key_is_named_in_one_run_with_its_line() {
+    let text = format!(
+        r#"{HEAD}colour = "blue"
+
+[[domian]]
+name = "x"
+
+[[domain]]
+name = "example.com"
+server = "matrix.example.com:99999"
+[domain.clinet]
+homeserver = "https://m.example.com"
+"#
+    );
+    let e = error(&text);
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 4, "{e}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "{FILE}:3:1: listen.colour: unknown field `colour`"
+        )),
+        "{e}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{FILE}:5:1: domian: unknown field `domian`")),
+        "{e}"
+    );
+    assert!(lines[1].ends_with("; did you mean `domain`?"), "{e}");
+    assert!(
+        lines[2].starts_with(&format!(
+            "{FILE}:11:9: domain[0].clinet: unknown field `clinet`"
+        )),
+        "{e}"
+    );
+    assert!(lines[2].ends_with("; did you mean `client`?"), "{e}");
+    assert_eq!(
+        lines[3],
+        format!("{FILE}: domain[0].server: port `99999` is not a number from 1 to 65535")
+    );
 }

@@ -39,6 +39,14 @@ impl Error {
         }
     }
 
+    /// Each error this is, one per line.
+    pub(super) fn into_list(self) -> Vec<Error> {
+        match self {
+            Error::Many(all) => all,
+            e => vec![e],
+        }
+    }
+
     /// How many lines (errors) this is.
     pub fn count(&self) -> usize {
         match self {

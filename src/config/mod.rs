@@ -11,6 +11,7 @@ mod json;
 pub mod model;
 pub mod names;
 pub mod net;
+mod parse;
 mod serving;
 mod shapes;
 mod validate;
@@ -48,31 +49,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Loaded, Error> {
 }
 
 fn parse_with(path: &Path, text: &str, credentials: Option<&Path>) -> Result<Loaded, Error> {
-    let parse_error = |key: String, e: toml::de::Error| {
-        let (line, column) = e.span().map_or((1, 1), |s| line_column(text, s.start));
-        let mut message = e.message().trim().replace('\n', " ");
-        if let Some(known) = error::did_you_mean(&message) {
-            message.push_str(&format!("; did you mean `{known}`?"));
-        }
-        Error::Parse {
-            path: path.to_owned(),
-            line,
-            column,
-            key,
-            message,
-        }
+    let (file, mut errors) = parse::file(path, text);
+    let Some(file) = file else {
+        return Err(Error::all(errors));
     };
-    let de = toml::Deserializer::parse(text).map_err(|e| parse_error(String::new(), e))?;
-    let file: file::ConfigFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
-        parse_error(if key == "." { String::new() } else { key }, e.into_inner())
-    })?;
-    validate::validate(path, file, credentials)
-}
-
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line, column)
+    match validate::validate(path, file, credentials) {
+        Ok(loaded) if errors.is_empty() => Ok(loaded),
+        Ok(_) => Err(Error::all(errors)),
+        Err(e) => {
+            errors.extend(e.into_list());
+            Err(Error::all(errors))
+        }
+    }
 }
