@@ -220,15 +220,7 @@ async fn metrics_count_requests_reloads_and_certificate_expiry() {
     std::fs::write(&config, &good).unwrap();
     let (status, body) = server_document(&b.pki, b.http, Via::Plain, "example.com").await;
     assert_eq!((status, body.as_str()), (200, SERVER));
-    let r = common::call(
-        &b.pki,
-        b.metrics,
-        Via::Plain,
-        "GET",
-        "127.0.0.1",
-        "/metrics",
-    )
-    .await;
+    let r = metrics(&b).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.headers["content-type"], "text/plain; version=0.0.4");
     let text = r.text();
@@ -264,15 +256,7 @@ async fn metrics_count_requests_reloads_and_certificate_expiry() {
     kill("HUP", b.daemon.child.id());
     b.daemon.line("DELEGATION CHANGED for example.com");
     b.daemon.line("reloaded");
-    let r = common::call(
-        &b.pki,
-        b.metrics,
-        Via::Plain,
-        "GET",
-        "127.0.0.1",
-        "/metrics",
-    )
-    .await;
+    let r = metrics(&b).await;
     let info: Vec<&str> = r
         .text()
         .lines()
@@ -282,6 +266,18 @@ async fn metrics_count_requests_reloads_and_certificate_expiry() {
         info,
         [DELEGATION.replace("SERVER", "matrix.example.net:8448")]
     );
+}
+
+async fn metrics(b: &Balanced) -> common::Reply {
+    common::call(
+        &b.pki,
+        b.metrics,
+        Via::Plain,
+        "GET",
+        "127.0.0.1",
+        "/metrics",
+    )
+    .await
 }
 
 const DELEGATION: &str =

@@ -220,7 +220,7 @@ fn file_path(key: &str, path: &str, files: &[(String, Value)]) -> Result<(), Str
         return Err(format!(
             "is the {} document's path: configure it with `{key}.{}` instead",
             doc.name(),
-            doc.config_key()
+            doc.name()
         ));
     }
     match files.iter().position(|(p, _)| p == path) {

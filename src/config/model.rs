@@ -43,19 +43,9 @@ impl Document {
         }
     }
 
-    /// `server`, `client`, `support`, `policy_server`, `element` (also the metrics label).
+    /// `server`, `client`, `support`, `policy_server`, `element`: the metrics label, and the
+    /// key of `[[domain]]` that configures it.
     pub fn name(self) -> &'static str {
-        match self {
-            Document::Server => "server",
-            Document::Client => "client",
-            Document::Support => "support",
-            Document::PolicyServer => "policy_server",
-            Document::Element => "element",
-        }
-    }
-
-    /// The key of `[[domain]]` that configures it.
-    pub fn config_key(self) -> &'static str {
         match self {
             Document::Server => "server",
             Document::Client => "client",
