@@ -1,5 +1,6 @@
 //! wellknownd serves the Matrix delegation documents (`/.well-known/matrix/server`, `client`,
-//! `support`, `policy_server`) over TLS from one TOML config.
+//! `support`, `policy_server`, and Element's `/.well-known/element/element.json`) over TLS
+//! from one TOML config.
 //!
 //! # Where things are
 //!
@@ -7,7 +8,9 @@
 //!
 //! 1. [`config`]: the TOML file ([`config::file`]), its validation, and the validated
 //!    [`config::model`] in which every document is already JSON. Plain data; errors name
-//!    file and key.
+//!    file and key, and one run reports all of them. The keys clients parse strictly (the
+//!    client document's extras, element.json) are checked for the shapes their readers
+//!    parse (`config::shapes`), which `tests/ruma.rs` holds against ruma.
 //! 2. [`http`]: the model prepared as responses (bytes and header values, [`http::site`],
 //!    [`http::prepared`]), held by a [`http::Router`], and the pure [`http::route()`] from a
 //!    request to one of them. All behaviour a client can observe is decided there, and unit
@@ -31,7 +34,8 @@
 //!    store); [`reload`]: building a new one and swapping it in while serving, and [`watch`]:
 //!    what it polls between reloads (challenges, the ACME status, expiry); [`run`]: the
 //!    daemon's life (signals, load, bind, serve, reload on SIGHUP or [`control`] request,
-//!    the in-process ACME client, stop on SIGTERM); [`check`]: the `wellknownd check` report;
+//!    the in-process ACME client, stop on SIGTERM); [`check`]: the `wellknownd check` report
+//!    and its verdict (with [`tls::report`], what clients would make of each certificate);
 //!    [`cli`]: the command line.
 //! 7. [`probe`]: `wellknownd probe DOMAIN`, the outside check of a deployment (documents,
 //!    CORS, every address, federation discovery and signed keys, the client API). It is a
