@@ -4,6 +4,7 @@
 //! cannot drift), every other path answered "website". Killed when dropped.
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,8 +18,13 @@ pub struct Front {
 }
 
 impl Drop for Front {
+    /// Kills the proxy's whole process group: nginx's and Apache's workers outlive a killed
+    /// master, and left behind they hold threads of `nobody` until RLIMIT_NPROC refuses
+    /// that user a process (as the container test, whose daemon runs as nobody, found).
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -55,6 +61,7 @@ impl Front {
             other => panic!("no proxy {other}"),
         };
         let child = command
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
