@@ -134,6 +134,26 @@ async fn a_scheme_in_m_server_fails_with_what_to_write() {
     );
 }
 
+/// A base URL ending in /_matrix fails as the daemon refuses it: clients append
+/// /_matrix/client/... themselves.
+#[tokio::test]
+async fn a_base_url_ending_in_matrix_fails_with_what_to_write() {
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    routes.insert(
+        "GET /.well-known/matrix/client".into(),
+        Canned::json(
+            &json!({"m.homeserver": {"base_url": "https://matrix.example.test/_matrix/"}}),
+        ),
+    );
+    let report = probe_fake(routes).await;
+    assert_fails(
+        &report,
+        "client.shape",
+        "m.homeserver.base_url `https://matrix.example.test/_matrix/` ends in /_matrix",
+        "clients append /_matrix/client/... themselves: write `https://matrix.example.test`",
+    );
+}
+
 #[tokio::test]
 async fn a_redirect_without_cors_fails() {
     let mut routes = healthy(DOMAIN, FUTURE_MS);

@@ -93,7 +93,17 @@ async fn srv_discovery_connects_to_the_target_with_the_delegated_name() {
         check(&report, "federation.tls").detail,
         "certificate valid for `matrix.example.test`"
     );
-    assert_passes_but(&report, &[]);
+    // No port in m.server: the probe warns as `check` does, with the same consequence.
+    let shape = check(&report, "server.shape");
+    assert_eq!(shape.status, Status::Warn);
+    assert_eq!(shape.detail, "m.server `matrix.example.test` has no port");
+    assert_eq!(
+        shape.hint.as_deref(),
+        Some(
+            "remote servers will look up SRV records for it, then connect to port 8448; write `matrix.example.test:443` if it listens on 443"
+        )
+    );
+    assert_passes_but(&report, &["server.shape"]);
 }
 
 /// The same discovery through the system resolver's code (hickory), asking a DNS server on
@@ -136,7 +146,7 @@ async fn srv_discovery_through_a_dns_server() {
         report.federation_path[1],
         format!("SRV _matrix-fed._tcp.matrix.example.test -> backend.example.test:{port}")
     );
-    assert_passes_but(&report, &[]);
+    assert_passes_but(&report, &["server.shape"]);
 }
 
 /// Only the deprecated `_matrix._tcp` record: followed, with a warning; an IP literal with a

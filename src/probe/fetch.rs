@@ -189,12 +189,40 @@ fn tls_message(e: &std::io::Error, name: &str) -> String {
         R::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         ) => format!("the certificate does not cover `{name}` ({inner})"),
-        R::InvalidCertificate(
-            CertificateError::Expired | CertificateError::ExpiredContext { .. },
-        ) => format!("the certificate has expired ({inner})"),
+        R::InvalidCertificate(CertificateError::ExpiredContext { time, not_after }) => {
+            let (now, end) = (time.as_secs() as i64, not_after.as_secs() as i64);
+            format!(
+                "the certificate expired on {}, {} days ago",
+                crate::civil::format_utc(end),
+                (now - end).div_euclid(86_400)
+            )
+        }
+        R::InvalidCertificate(CertificateError::Expired) => "the certificate has expired".into(),
         R::InvalidCertificate(CertificateError::UnknownIssuer) => {
             "the certificate is not signed by a trusted CA (self-signed, or the chain lacks its intermediate)".into()
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rustls::pki_types::UnixTime;
+    use rustls::{CertificateError, Error};
+
+    #[test]
+    fn an_expired_certificate_is_told_in_dates_not_timestamps() {
+        let at = |days: u64| UnixTime::since_unix_epoch(Duration::from_secs(days * 86_400));
+        let expired = Error::InvalidCertificate(CertificateError::ExpiredContext {
+            time: at(20_423),
+            not_after: at(20_393),
+        });
+        let e = std::io::Error::other(expired);
+        assert_eq!(
+            super::tls_message(&e, "example.com"),
+            "the certificate expired on 2025-11-01T00:00:00Z, 30 days ago"
+        );
     }
 }

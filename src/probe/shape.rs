@@ -58,8 +58,12 @@ fn server(v: &Value) -> Shape {
         ));
     }
     match names::server_name(s) {
-        Ok(hp) if hp.port.is_none() => ok(format!(
-            "m.server `{s}` (no port: remote servers look up SRV records, then use port 8448)"
+        Ok(hp) if hp.port.is_none() => Ok((
+            Status::Warn,
+            format!("m.server `{s}` has no port"),
+            format!(
+                "remote servers will look up SRV records for it, then connect to port 8448; write `{s}:443` if it listens on 443"
+            ),
         )),
         Ok(_) => ok(format!("m.server `{s}`")),
         Err(e) => Err((
@@ -82,6 +86,13 @@ fn client(v: &Value) -> Shape {
     };
     if let Err(e) = names::base_url(url, true) {
         return Err((format!("m.homeserver.base_url {e}"), hint.into()));
+    }
+    let trimmed = url.trim_end_matches('/');
+    if let Some(base) = trimmed.strip_suffix("/_matrix") {
+        return Err((
+            format!("m.homeserver.base_url `{url}` ends in /_matrix"),
+            format!("clients append /_matrix/client/... themselves: write `{base}`"),
+        ));
     }
     if let Some(is) = v.get("m.identity_server")
         && is.get("base_url").and_then(Value::as_str).is_none()
