@@ -276,3 +276,26 @@ async fn a_404_without_cors_fails_even_where_the_document_is_optional() {
         ],
     );
 }
+
+/// A `--resolve` for a port the probe never connects to warns, naming the port it used.
+#[tokio::test]
+async fn a_resolve_for_another_port_warns_that_it_was_never_used() {
+    let pki = Pki::new();
+    let fake = FakeServer::start(&pki, &[DOMAIN, HS], healthy(DOMAIN, FUTURE_MS)).await;
+    let overrides = vec![
+        at(DOMAIN, 443, &[fake.addr]),
+        at(HS, 443, &[fake.addr]),
+        at(DOMAIN, 8443, &[fake.addr]),
+    ];
+    let report = run(&pki, overrides, FakeDns::default()).await;
+    let c = check(&report, "probe.resolve");
+    assert_eq!(c.status, Status::Warn);
+    assert_eq!(
+        c.detail,
+        format!(
+            "--resolve {DOMAIN}:8443 was never used: connections to `{DOMAIN}` went to port 443"
+        )
+    );
+    assert_passes_but(&report, &["probe.resolve"]);
+    assert_eq!(report.exit_code(), 0);
+}

@@ -137,10 +137,7 @@ async fn srv_discovery_through_a_dns_server() {
         Ok(vec![fake.addr.ip()])
     );
     let overrides = vec![at(DOMAIN, 443, &[fake.addr]), at(HS, 443, &[fake.addr])];
-    let dns = Dns {
-        resolver: system,
-        overrides,
-    };
+    let dns = Dns::new(system, overrides);
     let report = run_with(&pki, dns).await;
     assert_eq!(
         report.federation_path[1],

@@ -134,6 +134,45 @@ impl std::str::FromStr for Override {
 pub struct Dns<R> {
     pub resolver: R,
     pub overrides: Vec<Override>,
+    /// Every `host:port` asked for, to tell which overrides went unused.
+    asked: std::sync::Mutex<Vec<(String, u16)>>,
+}
+
+impl<R> Dns<R> {
+    pub fn new(resolver: R, overrides: Vec<Override>) -> Dns<R> {
+        Dns {
+            resolver,
+            overrides,
+            asked: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The overrides no connection went to, each with the ports its host was asked for
+    /// instead (a `--resolve` with the wrong port is silently unused otherwise).
+    pub fn unused(&self) -> Vec<(&Override, Vec<u16>)> {
+        let asked = self
+            .asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.overrides
+            .iter()
+            .filter(|o| {
+                !asked
+                    .iter()
+                    .any(|(h, p)| *p == o.port && h.eq_ignore_ascii_case(&o.host))
+            })
+            .map(|o| {
+                let mut ports: Vec<u16> = asked
+                    .iter()
+                    .filter(|(h, _)| h.eq_ignore_ascii_case(&o.host))
+                    .map(|(_, p)| *p)
+                    .collect();
+                ports.sort_unstable();
+                ports.dedup();
+                (o, ports)
+            })
+            .collect()
+    }
 }
 
 impl<R: Resolve> Dns<R> {
@@ -144,6 +183,10 @@ impl<R: Resolve> Dns<R> {
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((host.to_owned(), port));
         if let Some(o) = self
             .overrides
             .iter()

@@ -85,9 +85,32 @@ pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Repor
         every,
         federation,
         versions,
+        unused_overrides(&p.dns),
     ]
     .concat();
     Report::new(&p.domain, path, checks)
+}
+
+/// A `--resolve` no connection went to: the port is the usual mistake.
+fn unused_overrides<R>(dns: &Dns<R>) -> Vec<Check> {
+    dns.unused()
+        .into_iter()
+        .map(|(o, ports)| {
+            let asked = match ports.as_slice() {
+                [] => format!("nothing connected to `{}`", o.host),
+                ports => {
+                    let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+                    format!("connections to `{}` went to port {}", o.host, list.join(", "))
+                }
+            };
+            Check::warn(
+                "probe",
+                "probe.resolve",
+                format!("--resolve {}:{} was never used: {asked}", o.host, o.port),
+                "give --resolve the port the probe connects to (443 for the documents, the delegated port for federation)",
+            )
+        })
+        .collect()
 }
 
 impl<R: Resolve> Probe<R> {

@@ -61,10 +61,7 @@ fn run_checked(o: &Options) -> Result<super::report::Report, String> {
                 tls,
                 timeout: o.timeout,
             },
-            dns: Dns {
-                resolver: System::default(),
-                overrides: o.resolve.clone(),
-            },
+            dns: Dns::new(System::default(), o.resolve.clone()),
         };
         tokio::time::timeout(bound, super::probe(probe))
             .await

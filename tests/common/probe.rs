@@ -42,14 +42,7 @@ pub fn at(host: &str, port: u16, addrs: &[SocketAddr]) -> Override {
 }
 
 pub async fn run(pki: &Pki, overrides: Vec<Override>, dns: FakeDns) -> Report {
-    run_with(
-        pki,
-        Dns {
-            resolver: dns,
-            overrides,
-        },
-    )
-    .await
+    run_with(pki, Dns::new(dns, overrides)).await
 }
 
 /// The probe of [`DOMAIN`] trusting the test CA, with `dns`.
