@@ -13,14 +13,19 @@ use crate::config::names;
 
 const GROUP: &str = "federation";
 
-/// Where discovery leads: what to resolve and connect to, and whom TLS and `Host` name.
+/// Where discovery leads: what to resolve and connect to, in order, and whom TLS and `Host`
+/// name.
 struct Route {
-    host: String,
-    port: u16,
+    /// Every SRV target in priority and weight order (one entry without SRV): remote servers
+    /// try the next when one does not answer.
+    targets: Vec<(String, u16)>,
     site: Site,
     /// Nothing said where: remote servers try port 8448.
     fell_back: bool,
     deprecated_srv: bool,
+    /// Discovery ends here, with why and what to do: an SRV `.` target (no service), or DNS
+    /// that did not answer (remote servers retry; they do not fall back to port 8448).
+    unavailable: Option<(String, String)>,
 }
 
 /// Discovers the homeserver from `m_server` (the well-known's, if fetched) and checks it;
@@ -74,39 +79,72 @@ async fn discover<R: Resolve>(
         path.push(format!("{kind}: connect to {host}:{port}"));
         return Route {
             site: site(bare, header),
-            host,
-            port,
+            targets: vec![(host, port)],
             fell_back: false,
             deprecated_srv: false,
+            unavailable: None,
         };
     }
+    let mut failed = Vec::new();
     for (srv, deprecated) in [("_matrix-fed._tcp", false), ("_matrix._tcp", true)] {
         let name = format!("{srv}.{host}");
-        match p.srv(&name).await {
-            Ok(records) => {
-                if let Some(r) = records.first() {
-                    path.push(format!("SRV {name} -> {}:{}", r.target, r.port));
-                    let header = host.clone();
-                    return Route {
-                        site: site(&host, header),
-                        host: r.target.clone(),
-                        port: r.port,
-                        fell_back: false,
-                        deprecated_srv: deprecated,
-                    };
-                }
+        let records = match p.srv(&name).await {
+            Ok(records) if records.is_empty() => {
                 path.push(format!("SRV {name}: no record"));
+                continue;
             }
-            Err(e) => path.push(format!("SRV {name}: {e}")),
+            Ok(records) => records,
+            Err(e) => {
+                path.push(format!("SRV {name}: DNS failed: {e}"));
+                failed.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let mut route = Route {
+            site: site(&host, host.clone()),
+            targets: Vec::new(),
+            fell_back: false,
+            deprecated_srv: deprecated,
+            unavailable: None,
+        };
+        // RFC 2782: a lone `.` target says the service is decidedly not available here.
+        for r in records.iter().filter(|r| !r.target.is_empty()) {
+            path.push(format!("SRV {name} -> {}:{}", r.target, r.port));
+            route.targets.push((r.target.clone(), r.port));
         }
+        if route.targets.is_empty() {
+            path.push(format!("SRV {name}: target `.`, no service"));
+            route.unavailable = Some((
+                format!(
+                    "SRV {name} has the target `.`: federation is decidedly not available here"
+                ),
+                format!(
+                    "remote servers stop at this record: remove it, or point it at the homeserver (e.g. `10 5 443 matrix.{host}.`)"
+                ),
+            ));
+        }
+        return route;
+    }
+    if !failed.is_empty() {
+        path.push("DNS failed: remote servers cannot tell whether an SRV record exists".into());
+        return Route {
+            site: site(&host, host.clone()),
+            targets: Vec::new(),
+            fell_back: false,
+            deprecated_srv: false,
+            unavailable: Some((
+                format!("DNS failed for {}", failed.join("; ")),
+                "remote servers retry a failed look-up instead of falling back to port 8448: check the domain's name servers (and this machine's resolver)".into(),
+            )),
+        };
     }
     path.push(format!("no port and no SRV record: connect to {host}:8448"));
     Route {
         site: site(&host, host.clone()),
-        host,
-        port: 8448,
+        targets: vec![(host, 8448)],
         fell_back: true,
         deprecated_srv: false,
+        unavailable: None,
     }
 }
 
@@ -118,23 +156,38 @@ const VERSION: &str = "/_matrix/federation/v1/version";
 const KEYS: &str = "/_matrix/key/v2/server";
 
 async fn reach<R: Resolve>(p: &Probe<R>, route: &Route) -> Vec<Check> {
-    let target = format!("{}:{}", route.host, route.port);
     let skip = |id: &str, why: &str| Check::skip(GROUP, id, format!("not checked: {why}"));
-    let addrs = match p.addrs(&route.host, route.port).await {
-        Ok(a) => a,
-        Err(e) => {
-            let hint = match route.fell_back {
-                true => HINT_FALLBACK.to_owned(),
-                false => format!(
-                    "remote servers cannot find `{}`: give it A or AAAA records",
-                    route.host
-                ),
-            };
-            let c = Check::fail(GROUP, "federation.resolve", format!("{target}: {e}"), hint);
-            let rest = ["federation.tls", "federation.version", "federation.keys"];
-            return [vec![c], rest.map(|id| skip(id, "no address")).to_vec()].concat();
+    let rest = ["federation.tls", "federation.version", "federation.keys"];
+    if let Some((detail, hint)) = &route.unavailable {
+        let c = Check::fail(GROUP, "federation.resolve", detail.clone(), hint.clone());
+        return [
+            vec![c],
+            rest.map(|id| skip(id, "no server to reach")).to_vec(),
+        ]
+        .concat();
+    }
+    let names: Vec<String> = route
+        .targets
+        .iter()
+        .map(|(h, p)| format!("{h}:{p}"))
+        .collect();
+    let target = names.join(", ");
+    let (mut addrs, mut errors) = (Vec::new(), Vec::new());
+    for (host, port) in &route.targets {
+        match p.addrs(host, *port).await {
+            Ok(a) => addrs.extend(a),
+            Err(e) => errors.push(format!("{host}:{port}: {e}")),
         }
-    };
+    }
+    addrs.truncate(super::MAX_ADDRESSES);
+    if addrs.is_empty() {
+        let hint = match route.fell_back {
+            true => HINT_FALLBACK.to_owned(),
+            false => format!("remote servers cannot find {target}: give it A or AAAA records"),
+        };
+        let c = Check::fail(GROUP, "federation.resolve", errors.join("; "), hint);
+        return [vec![c], rest.map(|id| skip(id, "no address")).to_vec()].concat();
+    }
     let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
     let resolved = format!("{target} -> {}", list.join(", "));
     let resolve = match route.deprecated_srv {

@@ -24,10 +24,15 @@ pub const PAST_MS: i64 = 1_000_000_000_000;
 pub struct FakeDns {
     pub srv: HashMap<String, Vec<Srv>>,
     pub ips: HashMap<String, Vec<IpAddr>>,
+    /// Every SRV look-up fails with this, as with a DNS server that does not answer.
+    pub srv_error: Option<String>,
 }
 
 impl Resolve for FakeDns {
     async fn srv(&self, name: &str) -> Result<Vec<Srv>, String> {
+        if let Some(e) = &self.srv_error {
+            return Err(e.clone());
+        }
         Ok(self.srv.get(name).cloned().unwrap_or_default())
     }
 
