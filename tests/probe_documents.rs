@@ -171,13 +171,33 @@ async fn a_redirect_without_cors_fails() {
     assert_fails(
         &report,
         "client.redirects",
-        "1 redirect(s): 302 https://example.test/.well-known/matrix/client",
+        "1 redirect(s): 302 https://example.test/.well-known/matrix/client (no CORS)",
         "the 302 from https://example.test/.well-known/matrix/client has no Access-Control-Allow-Origin",
     );
     assert_eq!(check(&report, "client.status").status, Status::Pass);
     assert_eq!(
         check(&report, "client.status").detail,
         "200 from https://example.test/moved/client"
+    );
+    // With CORS on the redirect, it passes, and the hop says so.
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    let target = routes["GET /.well-known/matrix/client"].clone();
+    routes.insert("GET /moved/client".into(), target);
+    let moved = Canned {
+        status: 308,
+        headers: vec![("location", "/moved/client".into())],
+        body: vec![],
+    };
+    routes.insert(
+        "GET /.well-known/matrix/client".into(),
+        moved.with("access-control-allow-origin", "*"),
+    );
+    let report = probe_fake(routes).await;
+    let c = check(&report, "client.redirects");
+    assert_eq!(c.status, Status::Pass);
+    assert_eq!(
+        c.detail,
+        "1 redirect(s): 308 https://example.test/.well-known/matrix/client (with CORS)"
     );
 }
 

@@ -108,7 +108,10 @@ fn redirects(name: &str, f: &Followed) -> Check {
     let path: Vec<String> = f
         .hops
         .iter()
-        .map(|h| format!("{} {}", h.status, h.url))
+        .map(|h| {
+            let cors = if h.cors { "with CORS" } else { "no CORS" };
+            format!("{} {} ({cors})", h.status, h.url)
+        })
         .collect();
     let detail = format!("{} redirect(s): {}", f.hops.len(), path.join(" -> "));
     match f.hops.iter().find(|h| !h.cors) {
