@@ -319,3 +319,41 @@ async fn a_resolve_for_another_port_warns_that_it_was_never_used() {
     assert_passes_but(&report, &["probe.resolve"]);
     assert_eq!(report.exit_code(), 0);
 }
+
+/// A certificate for another name on the domain: one FAIL that says which names it covers,
+/// with a hint about the certificate (not DNS or the firewall); every other check that
+/// failed the same way is SKIP, pointing at it.
+#[tokio::test]
+async fn a_wrong_certificate_on_the_domain_is_reported_once() {
+    let pki = Pki::new();
+    let fake = FakeServer::start(&pki, &["other.test", HS], healthy(DOMAIN, FUTURE_MS)).await;
+    let overrides = vec![at(DOMAIN, 443, &[fake.addr]), at(HS, 443, &[fake.addr])];
+    let report = run(&pki, overrides, FakeDns::default()).await;
+    let failed: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail && c.detail.contains("TLS: "))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0].id, "server.status");
+    assert!(
+        failed[0]
+            .detail
+            .ends_with("TLS: the certificate does not cover `example.test`: it covers `other.test`, `matrix.example.test`"),
+        "{}",
+        failed[0].detail
+    );
+    assert_eq!(
+        failed[0].hint.as_deref(),
+        Some(
+            "serve a certificate for `example.test` from a public CA, with its intermediate (certbot's fullchain.pem)"
+        )
+    );
+    let client = check(&report, "client.status");
+    assert_eq!(client.status, Status::Skip);
+    assert!(
+        client.detail.ends_with("(see server.status)"),
+        "{}",
+        client.detail
+    );
+}

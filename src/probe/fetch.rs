@@ -186,9 +186,18 @@ fn tls_message(e: &std::io::Error, name: &str) -> String {
         return e.to_string();
     };
     match inner {
-        R::InvalidCertificate(
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-        ) => format!("the certificate does not cover `{name}` ({inner})"),
+        R::InvalidCertificate(CertificateError::NotValidForNameContext { presented, .. }) => {
+            // rustls words each as `DnsName("a.example")` or `IpAddress(...)`.
+            let bare = |n: &str| {
+                let inner = n.split_once('(').map_or(n, |(_, r)| r.trim_end_matches(')'));
+                inner.trim_matches('"').to_owned()
+            };
+            let names: Vec<String> = presented.iter().map(|n| format!("`{}`", bare(n))).collect();
+            format!("the certificate does not cover `{name}`: it covers {}", names.join(", "))
+        }
+        R::InvalidCertificate(CertificateError::NotValidForName) => {
+            format!("the certificate does not cover `{name}`")
+        }
         R::InvalidCertificate(CertificateError::ExpiredContext { time, not_after }) => {
             let (now, end) = (time.as_secs() as i64, not_after.as_secs() as i64);
             format!(

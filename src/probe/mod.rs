@@ -77,7 +77,7 @@ pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Repor
         federation::check(&p, m_server),
         clientapi::check(&p, base_url)
     );
-    let checks: Vec<Check> = [
+    let mut checks: Vec<Check> = [
         server,
         client,
         support,
@@ -88,7 +88,30 @@ pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Repor
         unused_overrides(&p.dns),
     ]
     .concat();
+    once_per_tls_failure(&mut checks);
     Report::new(&p.domain, path, checks)
+}
+
+/// One TLS failure, said once: every later check that failed with the same TLS error (the
+/// same host and name) is marked SKIP, pointing at the first.
+fn once_per_tls_failure(checks: &mut [Check]) {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for c in checks
+        .iter_mut()
+        .filter(|c| c.status == report::Status::Fail)
+    {
+        let Some(at) = c.detail.find("TLS: ") else {
+            continue;
+        };
+        let error = c.detail[at..].to_owned();
+        match seen.iter().find(|(e, _)| *e == error) {
+            Some((_, first)) => {
+                let why = format!("not checked: {error} (see {first})");
+                *c = Check::skip(c.group, c.id.clone(), why);
+            }
+            None => seen.push((error, c.id.clone())),
+        }
+    }
 }
 
 /// A `--resolve` no connection went to: the port is the usual mistake.

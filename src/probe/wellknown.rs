@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::dns::Resolve;
-use super::fetch::Reply;
+use super::fetch::{Error, Reply};
 use super::report::Check;
 use super::url::Url;
 use super::{Followed, Probe, shape};
@@ -42,12 +42,14 @@ pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> (Vec<Check>, Opti
         Ok(end) => end,
         Err(e) => {
             let detail = format!("{url}: {e}");
-            checks.push(Check::fail(
-                GROUP,
-                id("status"),
-                detail,
-                unreachable_hint(doc),
-            ));
+            let hint = match e {
+                Error::Tls(_) => format!(
+                    "serve a certificate for `{}` from a public CA, with its intermediate (certbot's fullchain.pem)",
+                    p.domain
+                ),
+                _ => unreachable_hint(doc),
+            };
+            checks.push(Check::fail(GROUP, id("status"), detail, hint));
             let why = format!("not checked: no response to {name}");
             checks.push(match followed.hops.is_empty() {
                 true => skip("redirects", &why),
