@@ -15,7 +15,7 @@ async fn a_healthy_fake_deployment_passes_every_check() {
     let report = probe_fake(healthy(DOMAIN, FUTURE_MS)).await;
     assert_passes_but(&report, &[]);
     assert_eq!(report.exit_code(), 0);
-    assert_eq!(report.checks.len(), 33);
+    assert_eq!(report.checks.len(), 35);
     assert_eq!(
         report.federation_path,
         [
@@ -355,5 +355,40 @@ async fn a_wrong_certificate_on_the_domain_is_reported_once() {
         client.detail.ends_with("(see server.status)"),
         "{}",
         client.detail
+    );
+}
+
+/// The delegated host serving its own, different client document (a migration's leftover):
+/// a WARN naming both; the same copy, or none, passes.
+#[tokio::test]
+async fn a_different_copy_on_the_delegated_host_warns() {
+    let pki = Pki::new();
+    let wk = FakeServer::start(&pki, &[DOMAIN], healthy(DOMAIN, FUTURE_MS)).await;
+    let mut old = healthy(DOMAIN, FUTURE_MS);
+    old.insert(
+        "GET /.well-known/matrix/client".into(),
+        Canned::json(&json!({"m.homeserver": {"base_url": "https://old.example.test"}})),
+    );
+    let hs = FakeServer::start(&pki, &[HS], old).await;
+    let overrides = vec![at(DOMAIN, 443, &[wk.addr]), at(HS, 443, &[hs.addr])];
+    let report = run(&pki, overrides, FakeDns::default()).await;
+    let c = check(&report, "client.drift");
+    assert_eq!(c.status, Status::Warn);
+    assert_eq!(
+        c.detail,
+        format!(
+            "https://{HS}/.well-known/matrix/client differs from {DOMAIN}'s: {{\"m.homeserver\":{{\"base_url\":\"https://old.example.test\"}}}}"
+        )
+    );
+    assert!(
+        c.hint
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("a leftover from a migration?")
+    );
+    assert_eq!(check(&report, "server.drift").status, Status::Pass);
+    assert_eq!(
+        check(&report, "server.drift").detail,
+        format!("{HS} serves the same")
     );
 }

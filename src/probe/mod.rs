@@ -13,6 +13,7 @@ pub mod addresses;
 pub mod clientapi;
 pub mod cors;
 pub mod dns;
+pub mod drift;
 pub mod federation;
 pub mod fetch;
 pub mod keys;
@@ -73,14 +74,20 @@ pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Repor
     );
     let m_server = server_doc.as_ref().and_then(shape::m_server);
     let base_url = client_doc.as_ref().and_then(shape::base_url);
-    let ((path, federation), versions) = tokio::join!(
-        federation::check(&p, m_server),
-        clientapi::check(&p, base_url)
+    let copies = [
+        (wellknown::SERVER, server_doc.as_ref()),
+        (wellknown::CLIENT, client_doc.as_ref()),
+    ];
+    let ((path, federation), versions, drift) = tokio::join!(
+        federation::check(&p, m_server.clone()),
+        clientapi::check(&p, base_url),
+        drift::check(&p, m_server.as_deref(), copies),
     );
     let mut checks: Vec<Check> = [
         server,
         client,
         support,
+        drift,
         vec![preflight],
         every,
         federation,
