@@ -318,6 +318,11 @@ async fn a_resolve_for_another_port_warns_that_it_was_never_used() {
     );
     assert_passes_but(&report, &["probe.resolve"]);
     assert_eq!(report.exit_code(), 0);
+    let text = report.human(false);
+    assert!(
+        text.contains("\nThe probe's options\n  WARN  probe.resolve "),
+        "{text}"
+    );
 }
 
 /// A certificate for another name on the domain: one FAIL that says which names it covers,

@@ -95,12 +95,13 @@ impl Check {
 }
 
 /// The section titles of the human output, in order; a check's `group` is one of the keys.
-pub const GROUPS: [(&str, &str); 5] = [
+pub const GROUPS: [(&str, &str); 6] = [
     ("well-known", "Well-known documents"),
     ("cors", "Browsers (CORS)"),
     ("addresses", "Every address"),
     ("federation", "Federation"),
     ("client", "Client API"),
+    ("probe", "The probe's options"),
 ];
 
 #[derive(Debug, Clone, Serialize)]
