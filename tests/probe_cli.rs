@@ -39,7 +39,7 @@ async fn the_binary_passes_wellknownd_and_prints_both_formats() {
     assert_eq!(json["domain"], DOMAIN);
     assert_eq!(json["verdict"], "pass");
     let checks = json["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 35);
+    assert_eq!(checks.len(), 37);
     for c in checks {
         assert_eq!(c["status"], "pass", "{c}");
         assert!(c["group"].is_string() && c["detail"].is_string() && c["hint"].is_null());
@@ -56,7 +56,7 @@ async fn the_binary_passes_wellknownd_and_prints_both_formats() {
         "  PASS  server.cache          Cache-Control: public, max-age=14400: Synapse caches it for 4 h",
         "  path  explicit port: connect to matrix.example.test:443",
         "  PASS  federation.version    FakeServer 0.1",
-        "PASS  example.test: everything checked works (35 passed, 0 warnings, 0 failed)",
+        "PASS  example.test: everything checked works (37 passed, 0 warnings, 0 failed)",
     ] {
         assert!(
             text.lines().any(|l| l == line),
@@ -97,7 +97,7 @@ async fn the_binary_exits_1_on_a_failure_and_2_when_it_cannot_run() {
     assert!(
         text.contains("hint: no CORS header: Element Web in a browser will not be able to log in")
     );
-    assert!(text.ends_with("FAIL  example.test: 1 failed: fix the FAIL lines above (34 passed, 0 warnings, 1 failed)\n"), "{text}");
+    assert!(text.ends_with("FAIL  example.test: 1 failed: fix the FAIL lines above (36 passed, 0 warnings, 1 failed)\n"), "{text}");
 
     let missing = pki.path("missing.pem");
     let out = wellknownd(&["probe", DOMAIN, "--ca", missing.to_str().unwrap()]).await;

@@ -15,7 +15,7 @@ async fn a_healthy_fake_deployment_passes_every_check() {
     let report = probe_fake(healthy(DOMAIN, FUTURE_MS)).await;
     assert_passes_but(&report, &[]);
     assert_eq!(report.exit_code(), 0);
-    assert_eq!(report.checks.len(), 35);
+    assert_eq!(report.checks.len(), 37);
     assert_eq!(
         report.federation_path,
         [
@@ -396,4 +396,47 @@ async fn a_different_copy_on_the_delegated_host_warns() {
         check(&report, "server.drift").detail,
         format!("{HS} serves the same")
     );
+}
+
+/// element.json and the policy server document, when published, are checked by the
+/// daemon's own rules; a 404 on either is one PASS (they are optional).
+#[tokio::test]
+async fn element_json_and_the_policy_server_document_are_checked_when_published() {
+    let report = probe_fake(healthy(DOMAIN, FUTURE_MS)).await;
+    for doc in ["element", "policy_server"] {
+        let c = check(&report, &format!("{doc}.status"));
+        assert_eq!(c.status, Status::Pass);
+        assert!(
+            c.detail.ends_with(": not published (optional)"),
+            "{}",
+            c.detail
+        );
+    }
+    let mut routes = healthy(DOMAIN, FUTURE_MS);
+    routes.insert(
+        "GET /.well-known/element/element.json".into(),
+        Canned::json(&json!({"brand_color": "green", "rageshake_url": "https://r.example.test"})),
+    );
+    routes.insert(
+        "GET /.well-known/matrix/policy_server".into(),
+        Canned::json(
+            &json!({"public_keys": {"ed25519": "-_8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0"}}),
+        ),
+    );
+    let report = probe_fake(routes).await;
+    assert_fails(
+        &report,
+        "element.shape",
+        "element.json.brand_color: `green` is not a colour written `#rrggbb`, e.g. `#0dbd8b`",
+        "Element X ignores or misreads it",
+    );
+    let policy = check(&report, "policy_server.shape");
+    assert_eq!(policy.status, Status::Warn);
+    assert_eq!(
+        policy.hint.as_deref(),
+        Some(
+            "some consumers expect standard base64: `+/8AAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0`"
+        )
+    );
+    assert_eq!(check(&report, "element.cors").status, Status::Pass);
 }

@@ -194,3 +194,24 @@ pub(super) fn element(
     }
     v.check(&k, json::from_toml(&value, &k))
 }
+
+/// element.json as served by anyone, checked by the rules `[domain.element]` is (for the
+/// probe): the problem with the first key Element X would misread, if any.
+pub fn element_json(value: &serde_json::Value) -> Result<(), String> {
+    let path = std::path::Path::new("element.json");
+    let v = Validator::new(path, None);
+    let table = toml::Value::try_from(value).map_err(|_| {
+        "has a value TOML cannot hold (null?), which Element X cannot read either".to_owned()
+    })?;
+    shapes::check(
+        &v,
+        "element.json",
+        &table,
+        Shape::Table(ELEMENT_KEYS),
+        false,
+    )
+    .map_err(|e| match e {
+        Error::Invalid { key, message, .. } => format!("{key}: {message}"),
+        e => e.to_string(),
+    })
+}

@@ -19,6 +19,7 @@ mod validator;
 
 use std::path::Path;
 
+pub use client::element_json;
 pub use error::Error;
 pub use model::{
     Acme, Challenge, Config, Document, Domain, Health, Limits, ListenAddr, ListenOptions, Loaded,

@@ -65,13 +65,17 @@ pub struct Followed {
 /// Runs every check against `domain` and gathers the report.
 pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Report {
     let p = Arc::new(probe);
-    let ((server, server_doc), (client, client_doc), (support, _), preflight, every) = tokio::join!(
+    let (server, client, support, element, policy, preflight, every) = tokio::join!(
         wellknown::check(&p, wellknown::SERVER),
         wellknown::check(&p, wellknown::CLIENT),
         wellknown::check(&p, wellknown::SUPPORT),
+        wellknown::check(&p, wellknown::ELEMENT),
+        wellknown::check(&p, wellknown::POLICY_SERVER),
         cors::preflight(&p),
         addresses::check(p.clone()),
     );
+    let ((server, server_doc), (client, client_doc)) = (server, client);
+    let ((support, _), (element, _), (policy, _)) = (support, element, policy);
     let m_server = server_doc.as_ref().and_then(shape::m_server);
     let base_url = client_doc.as_ref().and_then(shape::base_url);
     let copies = [
@@ -87,6 +91,8 @@ pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Repor
         server,
         client,
         support,
+        element,
+        policy,
         drift,
         vec![preflight],
         every,

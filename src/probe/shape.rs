@@ -11,7 +11,9 @@ pub fn check(doc: Document, v: &Value, group: &'static str, id: String) -> Check
     let result = match doc {
         Document::Server => server(v),
         Document::Client => client(v),
-        _ => support(v),
+        Document::Element => element(v),
+        Document::PolicyServer => policy_server(v),
+        Document::Support => support(v),
     };
     match result {
         Ok((Status::Warn, detail, hint)) => Check::warn(group, id, detail, hint),
@@ -111,6 +113,47 @@ fn client(v: &Value) -> Shape {
         ));
     }
     ok(format!("m.homeserver.base_url `{url}`"))
+}
+
+/// element.json by the daemon's own rules for `[domain.element]`.
+fn element(v: &Value) -> Shape {
+    match crate::config::element_json(v) {
+        Ok(()) => ok(format!(
+            "{} key(s) Element X can read",
+            v.as_object().map_or(0, |o| o.len())
+        )),
+        Err(e) => Err((
+            e,
+            "fix that key: Element X ignores or misreads it (see `[domain.element]` in wellknownd)"
+                .into(),
+        )),
+    }
+}
+
+/// `{"public_keys": {"ed25519": ...}}`: 32 bytes of unpadded base64, either alphabet.
+fn policy_server(v: &Value) -> Shape {
+    let hint = "write `{\"public_keys\": {\"ed25519\": \"<unpadded base64 of the 32-byte key>\"}}`";
+    let Some(key) = v
+        .get("public_keys")
+        .and_then(|k| k.get("ed25519"))
+        .and_then(Value::as_str)
+    else {
+        return Err(("no `public_keys.ed25519` string".into(), hint.into()));
+    };
+    let standard = key.replace('-', "+").replace('_', "/");
+    match crate::base64::decode(&standard) {
+        Ok(bytes) if bytes.len() == 32 && standard == key => ok(format!("ed25519 key `{key}`")),
+        Ok(bytes) if bytes.len() == 32 => Ok((
+            Status::Warn,
+            format!("ed25519 key `{key}` uses the URL-safe alphabet"),
+            format!("some consumers expect standard base64: `{standard}`"),
+        )),
+        Ok(bytes) => Err((
+            format!("ed25519 key decodes to {} bytes, not 32", bytes.len()),
+            hint.into(),
+        )),
+        Err(e) => Err((format!("ed25519 key `{key}` {e}"), hint.into())),
+    }
 }
 
 fn support(v: &Value) -> Shape {

@@ -13,6 +13,13 @@ use crate::config::Document;
 pub const SERVER: Document = Document::Server;
 pub const CLIENT: Document = Document::Client;
 pub const SUPPORT: Document = Document::Support;
+pub const ELEMENT: Document = Document::Element;
+pub const POLICY_SERVER: Document = Document::PolicyServer;
+
+/// Documents that most deployments do not publish: a 404 is one PASS line, nothing else.
+fn optional(doc: Document) -> bool {
+    matches!(doc, Document::Element | Document::PolicyServer)
+}
 
 /// The strictest consumer's cap: tuwunel refuses server documents over 12 288 bytes.
 pub const MAX_BODY: usize = 12 * 1024;
@@ -59,6 +66,10 @@ pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> (Vec<Check>, Opti
             return (checks, None);
         }
     };
+    if optional(doc) && reply.status == 404 {
+        let detail = format!("404 from {end}: not published (optional)");
+        return (vec![Check::pass(GROUP, id("status"), detail)], None);
+    }
     checks.push(status(doc, end, reply));
     checks.push(redirects(name, &followed));
     checks.push(cors(name, reply));
