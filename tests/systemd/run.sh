@@ -326,10 +326,12 @@ cat >"$work/pebble.json" <<EOF
   "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "", "externalAccountBindingRequired": false,
   "certificateValidityPeriod": 7776000}}
 EOF
-in_net pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 127.0.0.1:8053 -http01 "" \
+# nsenter itself in the background (not the in_net function, whose subshell would be what
+# $! names): it execs the server, so killing $! at cleanup ends the server.
+nsenter --target "$leader" --net pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 127.0.0.1:8053 -http01 "" \
     -https01 "" -tlsalpn01 "" -management 127.0.0.1:8055 >"$work/challtestsrv.log" 2>&1 &
 host_pids+=($!)
-PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 in_net pebble -config "$work/pebble.json" \
+PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 nsenter --target "$leader" --net pebble -config "$work/pebble.json" \
     -dnsserver 127.0.0.1:8053 >"$work/pebble.log" 2>&1 &
 host_pids+=($!)
 for _ in $(seq 100); do
