@@ -39,6 +39,14 @@ pub fn decode(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Decodes unpadded base64 in either alphabet: the policy server's key is written URL-safe in
+/// the spec's own example. Returns the bytes, and the standard form when `s` was URL-safe.
+pub fn decode_either(s: &str) -> Result<(Vec<u8>, Option<String>), String> {
+    let standard = s.replace('-', "+").replace('_', "/");
+    let bytes = decode(&standard)?;
+    Ok((bytes, (standard != s).then_some(standard)))
+}
+
 /// Encodes as unpadded standard base64 (used by the tests' fake homeserver to sign keys).
 pub fn encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -8,6 +8,7 @@ use super::documents::UrlCheck;
 use super::error::Error;
 use super::file::{ClientFile, DomainFile};
 use super::json;
+use super::names;
 use super::shapes::{self, Field, Shape};
 use super::validator::Validator;
 
@@ -125,9 +126,8 @@ pub(super) fn client(
 /// a warning for port 8448, which is usually federation's alone.
 fn for_clients(v: &mut Validator, k: &str, url: &str) -> Result<(), Error> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    if path.ends_with("/_matrix") {
-        let base = url.trim_end_matches("/_matrix");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if let Some(base) = names::without_matrix_suffix(url) {
         return Err(v.err(k, format!("`{url}` ends in /_matrix: clients append /_matrix/client/... themselves; write `{base}`")));
     }
     if authority.ends_with(":8448") {

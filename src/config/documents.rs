@@ -78,13 +78,11 @@ fn server(v: &mut Validator, key: &str, d: &DomainFile) -> Result<Option<Value>,
 
 fn policy_server(v: &mut Validator, key: &str, ed25519: &str) -> Result<Value, Error> {
     let k = format!("{key}.policy_server.ed25519");
-    // The spec's own example uses the URL-safe alphabet; both decode to the same key.
-    let standard = ed25519.replace('-', "+").replace('_', "/");
-    let bytes = v.check(
+    let (bytes, url_safe) = v.check(
         &k,
-        crate::base64::decode(&standard).map_err(|e| format!("`{ed25519}` {e}")),
+        crate::base64::decode_either(ed25519).map_err(|e| format!("`{ed25519}` {e}")),
     )?;
-    if standard != ed25519 {
+    if let Some(standard) = url_safe {
         v.warn(&k, format!("`{ed25519}` uses the URL-safe alphabet (`-`, `_`), as the spec's example does; some consumers expect standard base64, which is `{standard}`"));
     }
     if bytes.len() != 32 {

@@ -196,6 +196,12 @@ pub fn base_url(s: &str, allow_http: bool) -> Result<String, String> {
     ))
 }
 
+/// For a client base URL that ends in `/_matrix` (clients append `/_matrix/client/...`
+/// themselves), the base URL to write instead.
+pub fn without_matrix_suffix(url: &str) -> Option<&str> {
+    url.trim_end_matches('/').strip_suffix("/_matrix")
+}
+
 /// A Matrix user ID: `@localpart:server.name`.
 pub fn user_id(s: &str) -> Result<(), String> {
     if s.is_empty() {

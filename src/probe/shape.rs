@@ -89,8 +89,7 @@ fn client(v: &Value) -> Shape {
     if let Err(e) = names::base_url(url, true) {
         return Err((format!("m.homeserver.base_url {e}"), hint.into()));
     }
-    let trimmed = url.trim_end_matches('/');
-    if let Some(base) = trimmed.strip_suffix("/_matrix") {
+    if let Some(base) = names::without_matrix_suffix(url) {
         return Err((
             format!("m.homeserver.base_url `{url}` ends in /_matrix"),
             format!("clients append /_matrix/client/... themselves: write `{base}`"),
@@ -140,15 +139,14 @@ fn policy_server(v: &Value) -> Shape {
     else {
         return Err(("no `public_keys.ed25519` string".into(), hint.into()));
     };
-    let standard = key.replace('-', "+").replace('_', "/");
-    match crate::base64::decode(&standard) {
-        Ok(bytes) if bytes.len() == 32 && standard == key => ok(format!("ed25519 key `{key}`")),
-        Ok(bytes) if bytes.len() == 32 => Ok((
+    match crate::base64::decode_either(key) {
+        Ok((bytes, None)) if bytes.len() == 32 => ok(format!("ed25519 key `{key}`")),
+        Ok((bytes, Some(standard))) if bytes.len() == 32 => Ok((
             Status::Warn,
             format!("ed25519 key `{key}` uses the URL-safe alphabet"),
             format!("some consumers expect standard base64: `{standard}`"),
         )),
-        Ok(bytes) => Err((
+        Ok((bytes, _)) => Err((
             format!("ed25519 key decodes to {} bytes, not 32", bytes.len()),
             hint.into(),
         )),
