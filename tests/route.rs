@@ -201,3 +201,16 @@ async fn head_keeps_content_length_and_drops_the_body() {
     );
     assert_eq!(body(r).await, "");
 }
+
+#[test]
+fn metrics_labels_name_documents_files_health_and_other() {
+    let s = state(
+        "[listen]\nhttp = [\"127.0.0.1:0\"]\n[[domain]]\nname = \"one.test\"\nserver = \"m.one.test:443\"\n\
+         [[domain.file]]\npath = \"/.well-known/matrix/mautrix\"\njson = {}\n",
+    );
+    assert_eq!(s.label("/.well-known/matrix/server"), "server");
+    assert_eq!(s.label("/.well-known/element/element.json"), "element");
+    assert_eq!(s.label("/.well-known/matrix/mautrix"), "file");
+    assert_eq!(s.label("/healthz"), "health");
+    assert_eq!(s.label("/.well-known/matrix/other"), "other");
+}

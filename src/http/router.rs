@@ -2,6 +2,8 @@
 //! depend on no domain, and the few settings routing needs. Plain data built once per config
 //! generation and swapped whole; nothing in it changes while it serves.
 
+use std::collections::HashSet;
+
 use super::site::{Fixed, Site};
 use crate::config::{Config, Document};
 
@@ -19,6 +21,9 @@ pub struct Router {
     max_header_bytes: usize,
     /// Shutting down: the health endpoint answers 503 (see [`Router::draining`]).
     draining: bool,
+    /// Every `[[domain.file]]` path of any domain, for the metrics label: one look-up per
+    /// request rather than a scan of every site.
+    file_paths: HashSet<Box<str>>,
 }
 
 impl Router {
@@ -27,8 +32,14 @@ impl Router {
             1 => Some(0),
             _ => config.domains.iter().position(|d| d.default),
         };
+        let file_paths = config
+            .domains
+            .iter()
+            .flat_map(|d| d.files.iter().map(|(path, _)| path.as_str().into()))
+            .collect();
         Router {
             sites: config.domains.iter().map(Site::build).collect(),
+            file_paths,
             fallback,
             fixed: Fixed::new(),
             health: config.health.path.as_deref().map(Into::into),
@@ -83,7 +94,7 @@ impl Router {
         }
         match Document::from_path(path) {
             Some(doc) => doc.name(),
-            None if self.sites.iter().any(|s| s.file(path).is_some()) => "file",
+            None if self.file_paths.contains(path) => "file",
             None => "other",
         }
     }
