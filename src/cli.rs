@@ -2,10 +2,8 @@
 //! `--version`, `--help`.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::config::DEFAULT_PATH;
-use crate::probe::{self, Options};
 
 pub const USAGE: &str = "\
 wellknownd: serves the Matrix .well-known delegation documents over TLS
@@ -31,15 +29,10 @@ Usage:
                                       certificates, and wait for its verdict; exit 0 if it
                                       serves the new state, 1 if it refused it (the old state
                                       keeps serving), 2 if no daemon answered
-  wellknownd probe DOMAIN [--json] [--timeout SECS] [--ca FILE] [--resolve HOST:PORT:ADDR[,ADDR]]...
-                                      check a deployment from the outside, as remote servers,
-                                      Element and browsers use it; exit 0 if all passed
-                                      (warnings allowed), 1 if a check failed, 2 if the probe
-                                      could not run.
-                                      --json: machine-readable report; --timeout: per request
-                                      (default 5); --ca: trust only these PEM certificates
-                                      instead of the system's; --resolve: connect to ADDR for
-                                      HOST:PORT instead of asking DNS (ADDR may be IP:PORT)
+  wellknownd probe DOMAIN [OPTIONS]   check a deployment from the outside, as remote servers,
+                                      Element and browsers use it: runs wellknownd-probe,
+                                      installed beside this binary (its options: wellknownd
+                                      probe --help, or wellknownd-probe(1))
   wellknownd --version | --help
 
 Options:
@@ -137,51 +130,6 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     })
 }
 
-/// Parses the arguments of `wellknownd probe` (after `probe`).
-pub fn parse_probe(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut o = Options {
-        domain: String::new(),
-        json: false,
-        timeout: probe::options::DEFAULT_TIMEOUT,
-        ca: None,
-        resolve: vec![],
-    };
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--json" => o.json = true,
-            "--timeout" => o.timeout = timeout(&value()?)?,
-            "--ca" => o.ca = Some(value()?.into()),
-            "--resolve" => o.resolve.push(value()?.parse()?),
-            _ if !arg.starts_with('-') && o.domain.is_empty() => o.domain = arg,
-            _ => return Err(format!("unexpected argument `{arg}` (see --help)")),
-        }
-    }
-    if o.domain.is_empty() {
-        return Err("probe needs a DOMAIN, e.g. `wellknownd probe example.com`".into());
-    }
-    Ok(o)
-}
-
-/// Seconds, fractions allowed, from 0.1 to 300.
-fn timeout(s: &str) -> Result<Duration, String> {
-    match s.parse::<f64>() {
-        Ok(n) if (0.1..=300.0).contains(&n) => Ok(Duration::from_secs_f64(n)),
-        _ => Err(format!(
-            "--timeout `{s}` is not a number of seconds from 0.1 to 300"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,35 +204,10 @@ mod tests {
     }
 
     #[test]
-    fn parses_probe() {
-        let pp = |args: &[&str]| parse_probe(args.iter().map(|s| s.to_string()));
+    fn passes_probe_arguments_on() {
         assert_eq!(
             p(&["probe", "x.test", "--json"]),
             Ok(Command::Probe(vec!["x.test".into(), "--json".into()]))
-        );
-        let Ok(o) = pp(&[
-            "example.com",
-            "--json",
-            "--timeout=2.5",
-            "--ca",
-            "ca.pem",
-            "--resolve",
-            "example.com:443:127.0.0.1",
-        ]) else {
-            panic!("does not parse")
-        };
-        assert_eq!(o.domain, "example.com");
-        assert!(o.json);
-        assert_eq!(o.timeout, Duration::from_millis(2500));
-        assert_eq!(o.ca, Some("ca.pem".into()));
-        assert_eq!(o.resolve[0].addrs, vec!["127.0.0.1:443".parse().unwrap()]);
-        assert!(pp(&[]).unwrap_err().contains("needs a DOMAIN"));
-        assert!(pp(&["a.test", "--timeout", "0"]).is_err());
-        assert!(pp(&["a.test", "b.test"]).is_err());
-        assert!(
-            pp(&["a.test", "--resolve"])
-                .unwrap_err()
-                .contains("needs a value")
         );
     }
 }

@@ -37,10 +37,12 @@
 //!    the in-process ACME client, stop on SIGTERM); [`check`]: the `wellknownd check` report
 //!    and its verdict (with [`tls::report`], what clients would make of each certificate);
 //!    [`cli`]: the command line.
-//! 7. [`probe`]: `wellknownd probe DOMAIN`, the outside check of a deployment (documents,
-//!    CORS, every address, federation discovery and signed keys, the client API). It is a
-//!    client, built into its own binary (`src/bin/wellknownd-probe.rs`) so the daemon links
-//!    none of it.
+//! 7. Not here: the probe (`wellknownd probe DOMAIN`, the outside check of a deployment) is
+//!    the crate `probe/` of this workspace, with a binary of its own that `wellknownd probe`
+//!    runs, so the daemon compiles and links none of it. What both read (the server-name
+//!    grammar, the documents' paths and shapes, base64, dates, the TLS client roots and the
+//!    crypto provider) is the crate `shared/`, re-exported here where the daemon has always
+//!    had it ([`config::names`], [`base64`], [`civil`], [`tls::roots`]).
 //!
 //! The whole request path in five lines, without sockets:
 //!
@@ -68,24 +70,21 @@
 //! Leaf helpers, importing nothing above: [`challenges`] (the pending ACME challenges, read
 //! from `state_dir`), [`log`] (one line per event on stderr, through a
 //! bounded queue that never blocks the runtime), [`systemd`] (readiness, watchdog, socket
-//! activation, the journal), [`civil`] (dates without a date crate), [`base64`] (Matrix's
-//! unpadded base64), `sys` (the only unsafe code: the system calls std does not wrap).
+//! activation, the journal), `sys` (the only unsafe code: the system calls std does not wrap).
 // Unsafe code is refused everywhere but `sys`, which holds the two system calls std lacks.
 #![deny(unsafe_code)]
 
 pub mod acme;
-pub mod base64;
+pub use wellknownd_shared::{base64, civil};
 pub mod build;
 pub mod challenges;
 pub mod check;
-pub mod civil;
 pub mod cli;
 pub mod config;
 pub mod control;
 pub mod http;
 pub mod log;
 pub mod metrics;
-pub mod probe;
 pub mod reload;
 pub mod run;
 pub mod server;

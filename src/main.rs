@@ -103,7 +103,7 @@ fn exec_probe(args: Vec<String>) -> ExitCode {
     let program = sibling.unwrap_or_else(|| "wellknownd-probe".into());
     let e = std::process::Command::new(&program).args(args).exec();
     eprintln!(
-        "wellknownd probe: cannot run {}: {e}; install it beside wellknownd (cargo install installs both)",
+        "wellknownd probe: cannot run {}: {e}; install it beside wellknownd (the package and the image hold both; from source, `cargo install --path probe`)",
         program.display()
     );
     ExitCode::from(2)

@@ -236,6 +236,43 @@ fn version_help_and_bad_arguments() {
     );
 }
 
+/// `wellknownd probe ...` runs the `wellknownd-probe` beside the binary with the arguments
+/// after `probe`, and its exit status is the probe's; without one, exit 2 and a line saying
+/// what to install. (The probe is another package of the workspace, so a stand-in script
+/// plays it here: the probe's own tests run the real one.)
+#[test]
+fn probe_runs_the_probe_binary_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = dir.path().join("wellknownd");
+    std::fs::copy(BIN, &daemon).unwrap();
+    // PATH holds only the directory, so no installed wellknownd-probe stands in.
+    let run = || {
+        Command::new(&daemon)
+            .args(["probe", "x.test", "--json"])
+            .env("PATH", dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("wellknownd probe: cannot run wellknownd-probe: ")
+            && text(&out.stderr).contains("cargo install --path probe"),
+        "{}",
+        text(&out.stderr)
+    );
+    let stand_in = dir.path().join("wellknownd-probe");
+    std::fs::write(&stand_in, "#!/bin/sh\necho \"probed: $*\"\nexit 7\n").unwrap();
+    let mut mode = std::fs::metadata(&stand_in).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+    std::fs::set_permissions(&stand_in, mode).unwrap();
+    let out = run();
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(7), "probed: x.test --json\n")
+    );
+}
+
 #[tokio::test]
 async fn the_daemon_serves_and_stops_cleanly_on_sigterm() {
     let pki = Pki::new();

@@ -9,8 +9,8 @@ use super::error::Error;
 use super::file::{ClientFile, DomainFile};
 use super::json;
 use super::names;
-use super::shapes::{self, Field, Shape};
 use super::validator::Validator;
+use wellknownd_shared::shapes::{self, ELEMENT_KEYS, Field, Shape};
 
 /// Client keys that clients have stopped reading, or read only under an old name.
 const DEPRECATED_CLIENT_KEYS: [(&str, &str); 3] = [
@@ -55,27 +55,6 @@ const KNOWN_CLIENT_KEYS: [(&str, Shape); 8] = [
 const ONE_FIELD: [(&str, &str); 2] = [
     ("m.rtc_foci", "org.matrix.msc4143.rtc_foci"),
     ("m.tile_server", "org.matrix.msc3488.tile_server"),
-];
-
-/// The keys of element.json that Element X reads (element-x-android's
-/// `InternalElementWellKnown.kt`, element-x-ios's `ElementWellKnown.swift`).
-const ELEMENT_KEYS: &[Field] = &[
-    Field::optional("registration_helper_url", Shape::Url),
-    Field::optional("rageshake_url", Shape::Url),
-    Field::optional("content_scanner_url", Shape::Url),
-    Field::optional(
-        "call",
-        Shape::Table(&[Field::optional("widget_url", Shape::Url)]),
-    ),
-    Field::optional("brand_color", Shape::Color),
-    Field::optional("enforce_element_pro", Shape::Bool),
-    Field::optional("force_disable_e2ee", Shape::Bool),
-    Field::optional("notification_sound", Shape::Text),
-    Field::optional("idp_app_scheme", Shape::Text),
-    Field::optional(
-        "custom_recovery_passphrase",
-        Shape::Table(&[Field::required("min_character_count", Shape::Positive)]),
-    ),
 ];
 
 pub(super) fn client(
@@ -164,7 +143,7 @@ fn extra_key(
         v.warn(k, format!("deprecated: {why}"));
     }
     if let Some((_, shape)) = KNOWN_CLIENT_KEYS.iter().find(|(n, _)| *n == name) {
-        shapes::check(v, k, value, *shape, allow_http)?;
+        shapes::check(k, value, *shape, allow_http).map_err(|m| v.err(m.key, m.message))?;
     }
     Ok(())
 }
@@ -179,7 +158,8 @@ pub(super) fn element(
 ) -> Result<Value, Error> {
     let k = format!("{key}.element");
     let value = toml::Value::Table(table.clone());
-    shapes::check(v, &k, &value, Shape::Table(ELEMENT_KEYS), d.allow_http_urls)?;
+    shapes::check(&k, &value, Shape::Table(ELEMENT_KEYS), d.allow_http_urls)
+        .map_err(|m| v.err(m.key, m.message))?;
     for name in table.keys() {
         if !ELEMENT_KEYS.iter().any(|f| f.name == name) {
             let known: Vec<&str> = ELEMENT_KEYS.iter().map(|f| f.name).collect();
@@ -193,25 +173,4 @@ pub(super) fn element(
         }
     }
     v.check(&k, json::from_toml(&value, &k))
-}
-
-/// element.json as served by anyone, checked by the rules `[domain.element]` is (for the
-/// probe): the problem with the first key Element X would misread, if any.
-pub fn element_json(value: &serde_json::Value) -> Result<(), String> {
-    let path = std::path::Path::new("element.json");
-    let v = Validator::new(path, None);
-    let table = toml::Value::try_from(value).map_err(|_| {
-        "has a value TOML cannot hold (null?), which Element X cannot read either".to_owned()
-    })?;
-    shapes::check(
-        &v,
-        "element.json",
-        &table,
-        Shape::Table(ELEMENT_KEYS),
-        false,
-    )
-    .map_err(|e| match e {
-        Error::Invalid { key, message, .. } => format!("{key}: {message}"),
-        e => e.to_string(),
-    })
 }

@@ -9,17 +9,15 @@ mod error;
 pub mod file;
 mod json;
 pub mod model;
-pub mod names;
+pub use wellknownd_shared::names;
 pub mod net;
 mod parse;
 mod serving;
-mod shapes;
 mod validate;
 mod validator;
 
 use std::path::Path;
 
-pub use client::element_json;
 pub use error::Error;
 pub use model::{
     Acme, Challenge, Config, Document, Domain, Health, Limits, ListenAddr, ListenOptions, Loaded,

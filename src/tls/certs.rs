@@ -2,9 +2,8 @@
 //! hear about: when it expires, and which names it covers.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::ParsedCertificate;
@@ -16,35 +15,7 @@ use crate::config::{self, TlsPaths};
 /// renewal has been failing for two weeks.
 pub const EXPIRY_WARNING_SECS: i64 = 14 * 86_400;
 
-/// The one crypto provider, named explicitly: with two providers linked, rustls refuses to
-/// guess (and panics when asked for a default).
-///
-/// Its cipher suites are reordered to put AES-128-GCM with SHA-256 first, and the server
-/// config makes that order win over the client's: OpenSSL clients ask for AES-256-GCM with
-/// SHA-384 first, whose key schedule runs on *ring*'s portable SHA-512 code, a large share of
-/// a resumed handshake's CPU (the profile is in BENCHMARKS.md). AES-128-GCM is the first
-/// choice of Mozilla's intermediate profile; the other suites stay available.
-pub fn provider() -> Arc<CryptoProvider> {
-    use rustls::crypto::ring::cipher_suite as cs;
-    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    PROVIDER
-        .get_or_init(|| {
-            let mut provider = rustls::crypto::ring::default_provider();
-            provider.cipher_suites = vec![
-                cs::TLS13_AES_128_GCM_SHA256,
-                cs::TLS13_CHACHA20_POLY1305_SHA256,
-                cs::TLS13_AES_256_GCM_SHA384,
-                cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-                cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-                cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-                cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-                cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-                cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-            ];
-            Arc::new(provider)
-        })
-        .clone()
-}
+pub use wellknownd_shared::provider;
 
 /// What changes when a file is replaced: certbot renews by pointing the `live/` symlinks at
 /// new files under `archive/`, so the target's inode and modification time change. Comparing

@@ -6,7 +6,7 @@ pub mod certs;
 pub mod load;
 pub mod report;
 pub mod resolver;
-pub mod roots;
+pub use wellknownd_shared::roots;
 pub mod store;
 pub mod x509;
 

@@ -5,10 +5,8 @@
 
 pub mod acme;
 pub mod dns;
-pub mod fake;
 pub mod front;
 pub mod pebble;
-pub mod probe;
 pub mod raw;
 
 use std::future::Future;

@@ -9,7 +9,7 @@ use super::dns::Resolve;
 use super::report::Check;
 use super::url::Url;
 use super::{Probe, wellknown};
-use crate::config::{Document, names};
+use wellknownd_shared::{document::Document, names};
 
 const GROUP: &str = "well-known";
 

@@ -8,7 +8,7 @@ use super::fetch::{Error, Reply};
 use super::report::Check;
 use super::url::Url;
 use super::{Followed, Probe, shape};
-use crate::config::Document;
+use wellknownd_shared::document::Document;
 
 pub const SERVER: Document = Document::Server;
 pub const CLIENT: Document = Document::Client;

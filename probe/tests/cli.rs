@@ -1,14 +1,16 @@
 //! `wellknownd probe` as an operator runs it: the binary against wellknownd itself and a
 //! fake homeserver, both output formats, and the exit statuses 0, 1 and 2.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
-use common::fake::{FakeServer, healthy};
-use common::probe::{DOMAIN, FUTURE_MS, HS};
 use common::{Pki, TestServer, within};
 use serde_json::Value;
+use support::fake::{FakeServer, healthy};
+use support::probe::{DOMAIN, FUTURE_MS, HS};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wellknownd");
+const BIN: &str = env!("CARGO_BIN_EXE_wellknownd-probe");
 
 /// The binary against wellknownd itself (and the fake homeserver), as an operator runs it.
 #[tokio::test]

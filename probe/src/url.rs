@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::fetch::Site;
-use crate::config::names;
+use wellknownd_shared::names;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {

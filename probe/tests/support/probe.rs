@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use wellknownd::probe::dns::{Dns, Override, Resolve, Srv};
-use wellknownd::probe::report::{Check, Report, Status};
-use wellknownd::probe::{Probe, fetch, probe};
-use wellknownd::tls::roots;
+use wellknownd_probe::dns::{Dns, Override, Resolve, Srv};
+use wellknownd_probe::report::{Check, Report, Status};
+use wellknownd_probe::{Probe, fetch, probe};
+use wellknownd_shared::roots;
 
 use super::fake::{Canned, FakeServer};
-use super::{Pki, within};
+use crate::common::{Pki, within};
 
 pub const DOMAIN: &str = "example.test";
 pub const HS: &str = "matrix.example.test";

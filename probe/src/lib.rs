@@ -7,7 +7,11 @@
 //! documents say, [`federation`] (the spec's server discovery, TLS, version, signed keys in
 //! [`keys`]) and [`clientapi`] (`/versions` at the base URL). Requests go through [`fetch`]
 //! (hyper and rustls, as the daemon uses), names through [`dns`]; [`report`] prints.
-//! Nothing here is linked into the serving path.
+//! [`options`] is the command line and the run.
+//!
+//! A crate of its own in the workspace: the daemon compiles none of this, nor its resolver
+//! (hickory) or ruma. What the two share (the server-name grammar, the documents' shapes) is
+//! `wellknownd-shared`, so both read a document by the same rules.
 
 pub mod addresses;
 pub mod clientapi;

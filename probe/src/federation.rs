@@ -9,7 +9,7 @@ use super::dns::Resolve;
 use super::fetch::{Error, Reply, Site};
 use super::report::{Check, Status};
 use super::{Probe, keys};
-use crate::config::names;
+use wellknownd_shared::names;
 
 const GROUP: &str = "federation";
 
@@ -281,11 +281,16 @@ fn keys_check(r: Result<Reply, Error>, domain: &str) -> Check {
     let hint = format!(
         "remote servers fetch the signing keys here and drop events they cannot verify: the homeserver's server_name must be `{domain}` and its signing key intact"
     );
-    let result = ok(r, KEYS)
-        .and_then(|reply| keys::verify(&reply.body, domain, crate::civil::now_secs() * 1000));
+    let result = ok(r, KEYS).and_then(|reply| {
+        keys::verify(
+            &reply.body,
+            domain,
+            wellknownd_shared::civil::now_secs() * 1000,
+        )
+    });
     match result {
         Ok(v) => {
-            let until = crate::civil::format_utc(v.valid_until_ms / 1000);
+            let until = wellknownd_shared::civil::format_utc(v.valid_until_ms / 1000);
             let detail = format!("signed by {} for `{domain}`, valid until {until}", v.key_id);
             Check::pass(GROUP, id, detail)
         }

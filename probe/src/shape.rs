@@ -1,10 +1,10 @@
 //! What the spec requires inside each document, checked with the same grammar the daemon
-//! validates its config with ([`crate::config::names`]).
+//! validates its config with ([`wellknownd_shared::names`]).
 
 use serde_json::Value;
 
 use super::report::{Check, Status};
-use crate::config::{Document, names};
+use wellknownd_shared::{document::Document, names};
 
 /// Checks document `doc` (a JSON object) and words the result as check `id`.
 pub fn check(doc: Document, v: &Value, group: &'static str, id: String) -> Check {
@@ -116,7 +116,7 @@ fn client(v: &Value) -> Shape {
 
 /// element.json by the daemon's own rules for `[domain.element]`.
 fn element(v: &Value) -> Shape {
-    match crate::config::element_json(v) {
+    match wellknownd_shared::shapes::element_json(v) {
         Ok(()) => ok(format!(
             "{} key(s) Element X can read",
             v.as_object().map_or(0, |o| o.len())
@@ -139,7 +139,7 @@ fn policy_server(v: &Value) -> Shape {
     else {
         return Err(("no `public_keys.ed25519` string".into(), hint.into()));
     };
-    match crate::base64::decode_either(key) {
+    match wellknownd_shared::base64::decode_either(key) {
         Ok((bytes, None)) if bytes.len() == 32 => ok(format!("ed25519 key `{key}`")),
         Ok((bytes, Some(standard))) if bytes.len() == 32 => Ok((
             Status::Warn,

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::{Pki, server_tls};
+use crate::common::{Pki, server_tls};
 
 /// A canned response.
 #[derive(Clone, Debug)]
@@ -111,12 +111,11 @@ pub fn signed_keys(server: &str, valid_until_ms: i64) -> Value {
     let mut doc = json!({
         "server_name": server,
         "valid_until_ts": valid_until_ms,
-        "verify_keys": {"ed25519:fake1": {"key": wellknownd::base64::encode(pair.public_key().as_ref())}},
+        "verify_keys": {"ed25519:fake1": {"key": wellknownd_shared::base64::encode(pair.public_key().as_ref())}},
         "old_verify_keys": {},
     });
-    let signature = pair.sign(&wellknownd::probe::keys::canonical(&doc));
-    doc["signatures"] =
-        json!({ server: { "ed25519:fake1": wellknownd::base64::encode(signature.as_ref()) } });
+    let signature = pair.sign(&wellknownd_probe::keys::canonical(&doc));
+    doc["signatures"] = json!({ server: { "ed25519:fake1": wellknownd_shared::base64::encode(signature.as_ref()) } });
     doc
 }
 

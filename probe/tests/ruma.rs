@@ -45,9 +45,11 @@ const LIVEKIT: &str =
 
 #[tokio::test]
 async fn every_accepted_client_document_parses_in_element_x() {
-    let example =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
-            .unwrap();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config.example.toml"
+    ))
+    .unwrap();
     let accepted = [
         example,
         client_config("", "https://matrix.example.com"),

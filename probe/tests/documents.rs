@@ -2,13 +2,15 @@
 //! fake deployments on loopback: a healthy one passes everything; each broken one gives the
 //! right FAIL, its hint and exit status 1.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use common::Pki;
-use common::fake::{Canned, FakeServer, healthy};
-use common::probe::*;
 use serde_json::json;
-use wellknownd::probe::report::Status;
+use support::fake::{Canned, FakeServer, healthy};
+use support::probe::*;
+use wellknownd_probe::report::Status;
 
 #[tokio::test]
 async fn a_healthy_fake_deployment_passes_every_check() {

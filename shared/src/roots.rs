@@ -24,7 +24,7 @@ pub fn client_config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
         Some(path) => load(path)?,
         None => system()?,
     };
-    let mut config = ClientConfig::builder_with_provider(crate::tls::certs::provider())
+    let mut config = ClientConfig::builder_with_provider(crate::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)

@@ -1,14 +1,16 @@
 //! `wellknownd probe` on federation: discovery through SRV, and what breaks a remote
 //! server's connection (a certificate for the wrong name, expired or foreign signing keys).
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
-use common::fake::{Canned, FakeServer, healthy};
-use common::probe::*;
 use common::{Pki, within};
 use serde_json::json;
-use wellknownd::probe::dns::Srv;
-use wellknownd::probe::report::Status;
+use support::fake::{Canned, FakeServer, healthy};
+use support::probe::*;
+use wellknownd_probe::dns::Srv;
+use wellknownd_probe::report::Status;
 
 #[tokio::test]
 async fn a_wrong_name_certificate_fails_federation_tls() {
@@ -55,7 +57,7 @@ async fn keys_for_another_server_name_fail() {
     let mut routes = healthy(DOMAIN, FUTURE_MS);
     routes.insert(
         "GET /_matrix/key/v2/server".into(),
-        Canned::json(&common::fake::signed_keys("other.test", FUTURE_MS)),
+        Canned::json(&support::fake::signed_keys("other.test", FUTURE_MS)),
     );
     let report = probe_fake(routes).await;
     assert_fails(
@@ -117,7 +119,7 @@ async fn srv_discovery_connects_to_the_target_with_the_delegated_name() {
 #[tokio::test]
 async fn srv_discovery_through_a_dns_server() {
     use common::dns::{DnsServer, Zone};
-    use wellknownd::probe::dns::{Dns, Resolve, System};
+    use wellknownd_probe::dns::{Dns, Resolve, System};
     let pki = Pki::new();
     let routes = delegating_without_port();
     let fake = FakeServer::start(&pki, &[DOMAIN, HS], routes).await;

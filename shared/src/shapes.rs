@@ -3,13 +3,33 @@
 //! client document, so a value must have the type its reader expects. Used for the client
 //! document's known extra keys and for element.json.
 
-use super::error::Error;
-use super::names;
-use super::validator::Validator;
+use std::fmt;
+
+use crate::names;
+
+/// A value without the shape its reader parses: where it is, and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misshapen {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Misshapen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+fn misshapen(key: impl Into<String>, message: impl Into<String>) -> Misshapen {
+    Misshapen {
+        key: key.into(),
+        message: message.into(),
+    }
+}
 
 /// What a value must be.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Shape {
+pub enum Shape {
     /// An absolute `https://` URL (`http://` with the domain's `allow_http_urls`).
     Url,
     Bool,
@@ -26,7 +46,7 @@ pub(super) enum Shape {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Field {
+pub struct Field {
     pub name: &'static str,
     pub shape: Shape,
     pub required: bool,
@@ -51,17 +71,17 @@ impl Field {
 }
 
 /// Checks `value`, found at `key`, against `shape`.
-pub(super) fn check(
-    v: &Validator,
+pub fn check(
     key: &str,
     value: &toml::Value,
     shape: Shape,
     allow_http: bool,
-) -> Result<(), Error> {
-    let wrong = |expected: &str| v.err(key, format!("must be {expected}, not {}", describe(value)));
+) -> Result<(), Misshapen> {
+    let wrong =
+        |expected: &str| misshapen(key, format!("must be {expected}, not {}", describe(value)));
     match (shape, value) {
         (Shape::Url, toml::Value::String(s)) => {
-            v.check(key, names::base_url(s, allow_http))?;
+            names::base_url(s, allow_http).map_err(|m| misshapen(key, m))?;
         }
         (Shape::Url, _) => return Err(wrong("an https:// URL in quotes")),
         (Shape::Bool, toml::Value::Boolean(_)) | (Shape::Text, toml::Value::String(_)) => {}
@@ -69,7 +89,7 @@ pub(super) fn check(
         (Shape::Text, _) => return Err(wrong("a string")),
         (Shape::Color, toml::Value::String(s)) if is_color(s) => {}
         (Shape::Color, toml::Value::String(s)) => {
-            return Err(v.err(
+            return Err(misshapen(
                 key,
                 format!("`{s}` is not a colour written `#rrggbb`, e.g. `#0dbd8b`"),
             ));
@@ -80,9 +100,9 @@ pub(super) fn check(
         (Shape::Table(fields), toml::Value::Table(t)) => {
             for f in fields {
                 match t.get(f.name) {
-                    Some(x) => check(v, &format!("{key}.{}", f.name), x, f.shape, allow_http)?,
+                    Some(x) => check(&format!("{key}.{}", f.name), x, f.shape, allow_http)?,
                     None if f.required => {
-                        return Err(v.err(
+                        return Err(misshapen(
                             key,
                             format!("missing `{}`: readers reject the table without it", f.name),
                         ));
@@ -94,7 +114,7 @@ pub(super) fn check(
         (Shape::Table(_), _) => return Err(wrong("a table")),
         (Shape::Foci, toml::Value::Array(list)) => {
             for (i, focus) in list.iter().enumerate() {
-                self::focus(v, &format!("{key}[{i}]"), focus, allow_http)?;
+                self::focus(&format!("{key}[{i}]"), focus, allow_http)?;
             }
         }
         (Shape::Foci, _) => {
@@ -106,21 +126,27 @@ pub(super) fn check(
     Ok(())
 }
 
-fn focus(v: &Validator, key: &str, focus: &toml::Value, allow_http: bool) -> Result<(), Error> {
+fn focus(key: &str, focus: &toml::Value, allow_http: bool) -> Result<(), Misshapen> {
     let Some(t) = focus.as_table() else {
-        return Err(v.err(
+        return Err(misshapen(
             key,
             format!("must be a table with a `type`, not {}", describe(focus)),
         ));
     };
     match t.get("type") {
-        None => Err(v.err(key, "missing `type` (a string such as \"livekit\"): Element X rejects the whole client document without it")),
+        None => Err(misshapen(
+            key,
+            "missing `type` (a string such as \"livekit\"): Element X rejects the whole client document without it",
+        )),
         Some(toml::Value::String(kind)) if kind == "livekit" => {
             const LIVEKIT: &[Field] = &[Field::required("livekit_service_url", Shape::Url)];
-            check(v, key, focus, Shape::Table(LIVEKIT), allow_http)
+            check(key, focus, Shape::Table(LIVEKIT), allow_http)
         }
         Some(toml::Value::String(_)) => Ok(()),
-        Some(other) => Err(v.err(format!("{key}.type"), format!("must be a string, not {}", describe(other)))),
+        Some(other) => Err(misshapen(
+            format!("{key}.type"),
+            format!("must be a string, not {}", describe(other)),
+        )),
     }
 }
 
@@ -139,4 +165,34 @@ fn describe(value: &toml::Value) -> String {
         toml::Value::Array(_) => "a list".into(),
         toml::Value::Table(_) => "a table".into(),
     }
+}
+
+/// The keys of element.json that Element X reads (element-x-android's
+/// `InternalElementWellKnown.kt`, element-x-ios's `ElementWellKnown.swift`).
+pub const ELEMENT_KEYS: &[Field] = &[
+    Field::optional("registration_helper_url", Shape::Url),
+    Field::optional("rageshake_url", Shape::Url),
+    Field::optional("content_scanner_url", Shape::Url),
+    Field::optional(
+        "call",
+        Shape::Table(&[Field::optional("widget_url", Shape::Url)]),
+    ),
+    Field::optional("brand_color", Shape::Color),
+    Field::optional("enforce_element_pro", Shape::Bool),
+    Field::optional("force_disable_e2ee", Shape::Bool),
+    Field::optional("notification_sound", Shape::Text),
+    Field::optional("idp_app_scheme", Shape::Text),
+    Field::optional(
+        "custom_recovery_passphrase",
+        Shape::Table(&[Field::required("min_character_count", Shape::Positive)]),
+    ),
+];
+
+/// element.json as served by anyone, checked by the rules the daemon's `[domain.element]`
+/// is (for the probe): the problem with the first key Element X would misread, if any.
+pub fn element_json(value: &serde_json::Value) -> Result<(), String> {
+    let table = toml::Value::try_from(value).map_err(|_| {
+        "has a value TOML cannot hold (null?), which Element X cannot read either".to_owned()
+    })?;
+    check("element.json", &table, Shape::Table(ELEMENT_KEYS), false).map_err(|m| m.to_string())
 }

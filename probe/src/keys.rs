@@ -5,7 +5,7 @@
 use ring::signature::{ED25519, UnparsedPublicKey};
 use serde_json::{Map, Value};
 
-use crate::base64;
+use wellknownd_shared::base64;
 
 /// Canonical JSON: keys sorted by code point, no insignificant whitespace, UTF-8 unescaped.
 /// serde_json's `Map` is a `BTreeMap` (the `preserve_order` feature is off), so its compact
@@ -56,7 +56,7 @@ pub fn verify(body: &[u8], server_name: &str, now_ms: i64) -> Result<Verified, S
     if valid_until_ms <= now_ms {
         return Err(format!(
             "valid_until_ts is in the past ({}): remote servers will not accept these keys",
-            crate::civil::format_utc(valid_until_ms / 1000)
+            wellknownd_shared::civil::format_utc(valid_until_ms / 1000)
         ));
     }
     Ok(Verified {
@@ -108,7 +108,7 @@ mod tests {
     use serde_json::json;
 
     fn encode(bytes: &[u8]) -> String {
-        crate::base64::encode(bytes)
+        wellknownd_shared::base64::encode(bytes)
     }
 
     /// A key response signed as a homeserver signs it.

@@ -202,7 +202,7 @@ fn tls_message(e: &std::io::Error, name: &str) -> String {
             let (now, end) = (time.as_secs() as i64, not_after.as_secs() as i64);
             format!(
                 "the certificate expired on {}, {} days ago",
-                crate::civil::format_utc(end),
+                wellknownd_shared::civil::format_utc(end),
                 (now - end).div_euclid(86_400)
             )
         }

@@ -1,14 +1,17 @@
 //! SRV discovery as remote servers do it: every record in priority and weight order, a `.`
 //! target that says there is no service, and DNS that fails, which is not "no record".
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
-use common::fake::FakeServer;
-use common::probe::*;
-use common::{Pki, fake::Canned, fake::healthy};
+use common::Pki;
 use serde_json::json;
-use wellknownd::probe::dns::Srv;
-use wellknownd::probe::report::{Report, Status};
+use support::fake::FakeServer;
+use support::fake::{Canned, healthy};
+use support::probe::*;
+use wellknownd_probe::dns::Srv;
+use wellknownd_probe::report::{Report, Status};
 
 /// The fake deployment with `m.server` without a port (so SRV decides), probed with `dns`.
 async fn probe_srv(dns: impl FnOnce(u16) -> FakeDns) -> Report {
