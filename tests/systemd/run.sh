@@ -120,6 +120,21 @@ serial_ct() {
     in_net openssl s_client -connect 127.0.0.1:443 -servername example.com </dev/null 2>/dev/null |
         openssl x509 -noout -serial
 }
+# Whether the unit's journal has a line matching $1 (extra journalctl options after it),
+# polled for up to 5 s: journald writes what systemd logs a little later. The output is read
+# whole, not piped to `grep -q`, whose early exit would fail journalctl with SIGPIPE under
+# pipefail.
+journal_has() {
+    local pattern=$1 text
+    shift
+    for _ in $(seq 25); do
+        text=$(in_ct journalctl --no-pager -u wellknownd.service "$@")
+        grep -q -- "$pattern" <<<"$text" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 main_pid() { in_ct systemctl show --property=MainPID --value wellknownd.service; }
 
 # A bounded request loop on the container's loopback; prints "<ok> <failed>" when stopped.
@@ -195,8 +210,8 @@ in_ct systemctl reload wellknownd.service || fail "systemctl reload"
 body=$(curl_ct https://example.com/.well-known/matrix/client)
 [ "$body" = '{"m.homeserver":{"base_url":"https://matrix2.example.com"}}' ] || fail "after reload: $body"
 [ "$(in_ct systemctl is-active wellknownd.service)" = active ] || fail "not active after reload"
-in_ct journalctl --no-pager -u wellknownd.service | grep -q "Reloading wellknownd.service" || fail "no Reloading in the journal"
-in_ct journalctl --no-pager -u wellknownd.service | grep -q "Reloaded wellknownd.service" || fail "no Reloaded in the journal"
+journal_has "Reloading wellknownd.service" || fail "no Reloading in the journal"
+journal_has "Reloaded wellknownd.service" || fail "no Reloaded in the journal"
 ok "systemctl reload: reloading, then active, new document served"
 
 config https://matrix3.example.com "https://matrix.example.com"
@@ -212,7 +227,7 @@ install -m 644 "$work/certs/cert3.crt" "$work/etc/other.crt"
 before=$(serial_ct)
 config https://matrix3.example.com matrix.example.com:443 /etc/wellknownd/other.crt
 if in_ct systemctl reload wellknownd.service 2>/dev/null; then fail "reload with a mismatched key succeeded"; fi
-in_ct journalctl --no-pager -u wellknownd.service | grep -q "refused, still serving the previous state: .*is not the key of /etc/wellknownd/other.crt" \
+journal_has "refused, still serving the previous state: .*is not the key of /etc/wellknownd/other.crt" \
     || fail "no reason for the refused reload in the journal"
 body=$(curl_ct https://example.com/.well-known/matrix/client)
 [ "$body" = '{"m.homeserver":{"base_url":"https://matrix2.example.com"}}' ] || fail "after refused reload: $body"
@@ -226,7 +241,7 @@ in_ct systemctl reload wellknownd.service || fail "reload with a delegation chan
 warnings=$(in_ct journalctl --no-pager -u wellknownd.service -p warning -o cat)
 grep -q "DELEGATION CHANGED for example.com" <<<"$warnings" || fail "no delegation warning at -p warning: $warnings"
 if grep -q "listening on" <<<"$warnings"; then fail "info lines at -p warning"; fi
-in_ct journalctl --no-pager -u wellknownd.service -p info -o cat | grep -q "listening on https://" || fail "no info lines"
+journal_has "listening on https://" -p info -o cat || fail "no info lines"
 ok "journal priorities: warnings at -p warning, info lines only at -p info"
 
 # --- certbot renewal with the deploy hook, under load ----------------------------------------
@@ -285,7 +300,7 @@ for _ in $(seq 100); do
 done
 [ "$new" != "$old" ] && [ "$new" != 0 ] || fail "watchdog did not restart the stopped daemon"
 [ "$(in_ct systemctl show --property=NRestarts --value wellknownd.service)" -gt "$restarts" ] || fail "no restart counted"
-in_ct journalctl --no-pager -u wellknownd.service | grep -q "Watchdog timeout" || fail "no watchdog timeout in the journal"
+journal_has "Watchdog timeout" || fail "no watchdog timeout in the journal"
 body=$(curl_ct https://example.com/.well-known/matrix/server)
 [ "$body" = '{"m.server":"matrix.example.net:443"}' ] || fail "after watchdog restart: $body"
 ok "watchdog restarted the stopped daemon (pid $old -> $new)"
