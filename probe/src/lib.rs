@@ -15,6 +15,7 @@
 
 pub mod addresses;
 pub mod clientapi;
+pub mod consumers;
 pub mod cors;
 pub mod dns;
 pub mod drift;
@@ -29,6 +30,7 @@ pub mod wellknown;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use http::Method;
 
@@ -60,10 +62,12 @@ pub struct Hop {
     pub cors: bool,
 }
 
-/// A request that followed redirects: the hops taken, then the final URL and reply.
+/// A request that followed redirects: the hops taken, then the final URL and reply, and how
+/// long the whole chain took (what a consumer's time limit applies to).
 pub struct Followed {
     pub hops: Vec<Hop>,
     pub end: Result<(Url, Reply), Error>,
+    pub elapsed: Duration,
 }
 
 /// Runs every check against `domain` and gathers the report.
@@ -78,25 +82,32 @@ pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Repor
         cors::preflight(&p),
         addresses::check(p.clone()),
     );
-    let ((server, server_doc), (client, client_doc)) = (server, client);
-    let ((support, _), (element, _), (policy, _)) = (support, element, policy);
-    let m_server = server_doc.as_ref().and_then(shape::m_server);
-    let base_url = client_doc.as_ref().and_then(shape::base_url);
+    let m_server = server.value.as_ref().and_then(shape::m_server);
+    let base_url = client.value.as_ref().and_then(shape::base_url);
     let copies = [
-        (wellknown::SERVER, server_doc.as_ref()),
-        (wellknown::CLIENT, client_doc.as_ref()),
+        (wellknown::SERVER, server.value.as_ref()),
+        (wellknown::CLIENT, client.value.as_ref()),
     ];
-    let ((path, federation), versions, drift) = tokio::join!(
+    let ((path, federation), (versions, answer), drift, (identity, fallback)) = tokio::join!(
         federation::check(&p, m_server.clone()),
         clientapi::check(&p, base_url),
         drift::check(&p, m_server.as_deref(), copies),
+        consumers::gather(&p, &client.followed),
     );
+    let verdicts = consumers::judge(&consumers::Seen {
+        domain: &p.domain,
+        server: &server.followed,
+        client: &client.followed,
+        versions: answer.as_ref(),
+        identity: identity.as_ref(),
+        fallback: fallback.as_ref(),
+    });
     let mut checks: Vec<Check> = [
-        server,
-        client,
-        support,
-        element,
-        policy,
+        server.checks,
+        client.checks,
+        support.checks,
+        element.checks,
+        policy.checks,
         drift,
         vec![preflight],
         every,
@@ -106,7 +117,7 @@ pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Repor
     ]
     .concat();
     once_per_tls_failure(&mut checks);
-    Report::new(&p.domain, path, checks)
+    Report::new(&p.domain, path, checks, verdicts)
 }
 
 /// One TLS failure, said once: every later check that failed with the same TLS error (the
@@ -209,33 +220,35 @@ impl<R: Resolve> Probe<R> {
     }
 
     /// GET `url`, following up to [`MAX_REDIRECTS`] redirects.
-    pub async fn follow(&self, mut url: Url, headers: &[(&str, &str)]) -> Followed {
+    pub async fn follow(&self, url: Url, headers: &[(&str, &str)]) -> Followed {
+        let started = Instant::now();
         let mut hops = Vec::new();
+        let end = self.follow_hops(url, headers, &mut hops).await;
+        Followed {
+            hops,
+            end,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    async fn follow_hops(
+        &self,
+        mut url: Url,
+        headers: &[(&str, &str)],
+        hops: &mut Vec<Hop>,
+    ) -> Result<(Url, Reply), Error> {
         loop {
-            let reply = match self.request_url(&url, Method::GET, headers).await {
-                Ok(r) => r,
-                Err(e) => return Followed { hops, end: Err(e) },
-            };
+            let reply = self.request_url(&url, Method::GET, headers).await?;
             let location = reply.one("location");
             let Some(location) = location.filter(|_| reply.status.is_redirection()) else {
-                return Followed {
-                    hops,
-                    end: Ok((url, reply)),
-                };
+                return Ok((url, reply));
             };
             if hops.len() == MAX_REDIRECTS {
-                let e = Error::Http(format!("more than {MAX_REDIRECTS} redirects"));
-                return Followed { hops, end: Err(e) };
+                return Err(Error::Http(format!("more than {MAX_REDIRECTS} redirects")));
             }
-            let next = match url.join(&location) {
-                Ok(next) => next,
-                Err(e) => {
-                    return Followed {
-                        hops,
-                        end: Err(Error::Http(format!("bad Location: {e}"))),
-                    };
-                }
-            };
+            let next = url
+                .join(&location)
+                .map_err(|e| Error::Http(format!("bad Location: {e}")))?;
             let cors = reply.one("access-control-allow-origin").is_some();
             hops.push(Hop {
                 url,

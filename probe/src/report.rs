@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::consumers::Verdict;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -104,31 +106,46 @@ pub const GROUPS: [(&str, &str); 6] = [
     ("probe", "The probe's options"),
 ];
 
+/// The version of the JSON layout: 2 added `consumers`.
+pub const SCHEMA: u32 = 2;
+
+/// The title of the verdicts' section of the human output, after the checks.
+pub const CONSUMERS: &str = "Who accepts it (each consumer's own rules)";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// Version of this JSON layout; bumped only on incompatible changes.
+    /// [`SCHEMA`].
     pub schema: u32,
     pub domain: String,
+    /// The worst status of the checks and the consumers' verdicts.
     pub verdict: Status,
     /// The federation resolution steps, in the order a remote server takes them.
     pub federation_path: Vec<String>,
     pub checks: Vec<Check>,
+    /// Each consumer's verdict on what was fetched ([`crate::consumers`]).
+    pub consumers: Vec<Verdict>,
 }
 
 impl Report {
-    pub fn new(domain: &str, federation_path: Vec<String>, checks: Vec<Check>) -> Report {
-        let verdict = checks
-            .iter()
-            .map(|c| c.status)
+    pub fn new(
+        domain: &str,
+        federation_path: Vec<String>,
+        checks: Vec<Check>,
+        consumers: Vec<Verdict>,
+    ) -> Report {
+        let statuses = checks.iter().map(|c| c.status);
+        let verdict = statuses
+            .chain(consumers.iter().map(|v| v.status))
             .max()
             .unwrap_or(Status::Pass)
             .max(Status::Pass);
         Report {
-            schema: 1,
+            schema: SCHEMA,
             domain: domain.to_owned(),
             verdict,
             federation_path,
             checks,
+            consumers,
         }
     }
 
@@ -141,8 +158,11 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
     }
 
+    /// Checks and verdicts with `status`.
     fn count(&self, status: Status) -> usize {
-        self.checks.iter().filter(|c| c.status == status).count()
+        let verdicts = self.consumers.iter().map(|v| v.status);
+        let all = self.checks.iter().map(|c| c.status).chain(verdicts);
+        all.filter(|s| *s == status).count()
     }
 
     /// Grouped and aligned; with `colour`, statuses in ANSI colour.
@@ -164,12 +184,18 @@ impl Report {
                     let _ = writeln!(out, "  {:4}  {step}", "path");
                 }
             }
-            for c in checks {
-                let _ = writeln!(out, "  {}  {:width$}  {}", paint(c.status), c.id, c.detail);
-                if let Some(hint) = &c.hint {
-                    let _ = writeln!(out, "  {:4}  {:width$}  hint: {hint}", "", "");
-                }
-            }
+            let lines = checks
+                .iter()
+                .map(|c| (c.status, &*c.id, &*c.detail, &c.hint));
+            rows(&mut out, &paint, width, lines);
+        }
+        if !self.consumers.is_empty() {
+            let _ = writeln!(out, "\n{CONSUMERS}");
+            let lines = self
+                .consumers
+                .iter()
+                .map(|v| (v.status, v.id, &*v.detail, &v.hint));
+            rows(&mut out, &paint, width, lines);
         }
         let (fail, warn, pass) = (
             self.count(Status::Fail),
@@ -188,5 +214,20 @@ impl Report {
             self.domain
         );
         out
+    }
+}
+
+/// Status, id and detail aligned in columns, each hint on a line of its own below.
+fn rows<'a>(
+    out: &mut String,
+    paint: &dyn Fn(Status) -> String,
+    width: usize,
+    lines: impl Iterator<Item = (Status, &'a str, &'a str, &'a Option<String>)>,
+) {
+    for (status, id, detail, hint) in lines {
+        let _ = writeln!(out, "  {}  {id:width$}  {detail}", paint(status));
+        if let Some(hint) = hint {
+            let _ = writeln!(out, "  {:4}  {:width$}  hint: {hint}", "", "");
+        }
     }
 }

@@ -37,10 +37,32 @@ const GROUP: &str = "well-known";
 /// The checks that need a response, in report order.
 const AFTER_STATUS: [&str; 6] = ["cors", "content_type", "cache", "size", "json", "shape"];
 
-/// Fetches `doc` and checks it; also returns the document when it is a JSON object.
-pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> (Vec<Check>, Option<Value>) {
+/// One document as fetched: its checks, the JSON object it holds (if it is one), and what
+/// the fetch saw (for the consumers' verdicts).
+pub struct Fetched {
+    pub checks: Vec<Check>,
+    pub value: Option<Value>,
+    pub followed: Followed,
+}
+
+/// Fetches `doc` and checks it.
+pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> Fetched {
     let url = Url::https(&p.domain, doc.path());
     let followed = p.follow(url.clone(), &[ORIGIN]).await;
+    let (checks, value) = judge(p, doc, &url, &followed);
+    Fetched {
+        checks,
+        value,
+        followed,
+    }
+}
+
+fn judge<R>(
+    p: &Probe<R>,
+    doc: Document,
+    url: &Url,
+    followed: &Followed,
+) -> (Vec<Check>, Option<Value>) {
     let name = doc.name();
     let id = |what: &str| format!("{name}.{what}");
     let skip = |what: &str, why: &str| Check::skip(GROUP, id(what), why);
@@ -60,7 +82,7 @@ pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> (Vec<Check>, Opti
             let why = format!("not checked: no response to {name}");
             checks.push(match followed.hops.is_empty() {
                 true => skip("redirects", &why),
-                false => redirects(name, &followed),
+                false => redirects(name, followed),
             });
             checks.extend(AFTER_STATUS.map(|what| skip(what, &why)));
             return (checks, None);
@@ -71,7 +93,7 @@ pub async fn check<R: Resolve>(p: &Probe<R>, doc: Document) -> (Vec<Check>, Opti
         return (vec![Check::pass(GROUP, id("status"), detail)], None);
     }
     checks.push(status(doc, end, reply));
-    checks.push(redirects(name, &followed));
+    checks.push(redirects(name, followed));
     checks.push(cors(name, reply));
     if reply.status != 200 {
         let why = format!("not checked: {name}.status is {}", reply.status.as_u16());

@@ -37,7 +37,7 @@ async fn the_binary_passes_wellknownd_and_prints_both_formats() {
     let out = wellknownd(&args(&["--json"])).await;
     assert_eq!(out.status.code(), Some(0));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["schema"], 1);
+    assert_eq!(json["schema"], 2);
     assert_eq!(json["domain"], DOMAIN);
     assert_eq!(json["verdict"], "pass");
     let checks = json["checks"].as_array().unwrap();
@@ -45,6 +45,27 @@ async fn the_binary_passes_wellknownd_and_prints_both_formats() {
     for c in checks {
         assert_eq!(c["status"], "pass", "{c}");
         assert!(c["group"].is_string() && c["detail"].is_string() && c["hint"].is_null());
+    }
+    let consumers = json["consumers"].as_array().unwrap();
+    let ids: Vec<&str> = consumers
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "synapse",
+            "element-web",
+            "element-x",
+            "tuwunel",
+            "continuwuity",
+            "dendrite",
+            "mautrix"
+        ]
+    );
+    for v in consumers {
+        assert_eq!(v["status"], "pass", "{v}");
+        assert!(v["detail"].is_string() && v["hint"].is_null());
     }
 
     let out = wellknownd(&args(&[])).await;
@@ -58,7 +79,15 @@ async fn the_binary_passes_wellknownd_and_prints_both_formats() {
         "  PASS  server.cache          Cache-Control: public, max-age=14400: Synapse caches it for 4 h",
         "  path  explicit port: connect to matrix.example.test:443",
         "  PASS  federation.version    FakeServer 0.1",
-        "PASS  example.test: everything checked works (37 passed, 0 warnings, 0 failed)",
+        "Who accepts it (each consumer's own rules)",
+        &format!(
+            "  PASS  synapse               uses the delegation: m.server `{HS}:443` (status 200, 38 bytes)"
+        ),
+        &format!(
+            "  PASS  {:20}  logs in to https://{HS} (client API up to v1.12)",
+            "element-x"
+        ),
+        "PASS  example.test: everything checked works (44 passed, 0 warnings, 0 failed)",
     ] {
         assert!(
             text.lines().any(|l| l == line),
@@ -99,7 +128,11 @@ async fn the_binary_exits_1_on_a_failure_and_2_when_it_cannot_run() {
     assert!(
         text.contains("hint: no CORS header: Element Web in a browser will not be able to log in")
     );
-    assert!(text.ends_with("FAIL  example.test: 1 failed: fix the FAIL lines above (36 passed, 0 warnings, 1 failed)\n"), "{text}");
+    assert!(
+        text.contains("  FAIL  element-web           cannot use the client document: the 200 has no Access-Control-Allow-Origin, so the browser hides it\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("FAIL  example.test: 2 failed: fix the FAIL lines above (42 passed, 0 warnings, 2 failed)\n"), "{text}");
 
     let missing = pki.path("missing.pem");
     let out = wellknownd(&["probe", DOMAIN, "--ca", missing.to_str().unwrap()]).await;
