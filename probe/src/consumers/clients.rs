@@ -149,8 +149,17 @@ fn web_document(doc: &Followed) -> Result<String, Web> {
     let Some(url) = value["m.homeserver"]["base_url"].as_str() else {
         return fails("no `m.homeserver.base_url` string".into(), HINT_DOCUMENT);
     };
-    names::base_url(url, true)
-        .map_err(|e| Web::Fails(format!("m.homeserver.base_url {e}"), HINT_DOCUMENT))
+    let base_url = names::base_url(url, true)
+        .map_err(|e| Web::Fails(format!("m.homeserver.base_url {e}"), HINT_DOCUMENT))?;
+    if let Some(is) = value.get("m.identity_server") {
+        let url = is["base_url"]
+            .as_str()
+            .ok_or("no `base_url` string".to_owned());
+        if let Err(e) = url.and_then(|u| names::base_url(u, true)) {
+            return fails(format!("m.identity_server.base_url: {e}"), HINT_IDENTITY);
+        }
+    }
+    Ok(base_url)
 }
 
 /// Element X, by matrix-rust-sdk crates/matrix-sdk/src/client/builder/homeserver_config.rs:
