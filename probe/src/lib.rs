@@ -6,7 +6,9 @@
 //! ([`cors`]) and every address of the domain ([`addresses`]) first; then, from what the
 //! documents say, [`federation`] (the spec's server discovery, TLS, version, signed keys in
 //! [`keys`]) and [`clientapi`] (`/versions` at the base URL). Requests go through [`fetch`]
-//! (hyper and rustls, as the daemon uses), names through [`dns`]; [`report`] prints.
+//! (hyper and rustls, as the daemon uses), names through [`dns`]. Last, [`consumers`] says
+//! who accepts what was fetched (Synapse, Element Web, Element X through ruma, tuwunel,
+//! continuwuity, Dendrite, mautrix-go), each by its own rules; [`report`] prints.
 //! [`options`] is the command line and the run.
 //!
 //! A crate of its own in the workspace: the daemon compiles none of this, nor its resolver

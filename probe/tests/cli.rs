@@ -37,7 +37,7 @@ async fn the_binary_passes_wellknownd_and_prints_both_formats() {
     let out = wellknownd(&args(&["--json"])).await;
     assert_eq!(out.status.code(), Some(0));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["schema"], 2);
+    assert_eq!(json["schema"], 1);
     assert_eq!(json["domain"], DOMAIN);
     assert_eq!(json["verdict"], "pass");
     let checks = json["checks"].as_array().unwrap();
