@@ -35,7 +35,7 @@ impl Answer {
         let reply = self
             .end
             .as_ref()
-            .map_err(|e| format!("{}: {e}", self.url))?;
+            .map_err(|e| format!("{}: {}", self.url, e.briefly()))?;
         let v: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
         let versions: Vec<String> = v["versions"]
             .as_array()
@@ -59,7 +59,7 @@ impl Answer {
         match &self.end {
             Ok(reply) if reply.status == 200 => Ok(()),
             Ok(reply) => Err(format!("{}: status {}", self.url, reply.status.as_u16())),
-            Err(e) => Err(format!("{}: {e}", self.url)),
+            Err(e) => Err(format!("{}: {}", self.url, e.briefly())),
         }
     }
 

@@ -77,6 +77,17 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl Error {
+    /// The error for a line that is not the first to meet it: a TLS failure is told in full
+    /// once, by the check that met it first, so other lines point at it instead.
+    pub fn briefly(&self) -> String {
+        match self {
+            Error::Tls(_) => "the TLS handshake fails: see the first TLS FAIL above".into(),
+            e => e.to_string(),
+        }
+    }
+}
+
 /// The TLS settings and per-request time limit shared by every request of a probe.
 #[derive(Clone)]
 pub struct Client {

@@ -16,15 +16,6 @@ use wellknownd_probe::report::{Report, Status};
 const SERVER: &str = "GET /.well-known/matrix/server";
 const CLIENT: &str = "GET /.well-known/matrix/client";
 
-/// The report's verdict for `id`.
-fn verdict<'a>(report: &'a Report, id: &str) -> &'a wellknownd_probe::consumers::Verdict {
-    report
-        .consumers
-        .iter()
-        .find(|v| v.id == id)
-        .unwrap_or_else(|| panic!("no verdict {id} in {:#?}", report.consumers))
-}
-
 /// Every consumer passes but those in `others`, which have the status and detail given.
 fn assert_verdicts(report: &Report, others: &[(&str, Status, &str)]) {
     assert_eq!(report.consumers.len(), 7, "{:#?}", report.consumers);
@@ -77,7 +68,7 @@ fn redirect(status: u16, to: &str) -> Canned {
 async fn a_healthy_deployment_is_accepted_by_every_consumer() {
     let report = probe_fake(healthy(DOMAIN, FUTURE_MS)).await;
     assert_verdicts(&report, &[]);
-    let synapse = verdict(&report, "synapse");
+    let synapse = check_consumer(&report, "synapse");
     assert_eq!(
         synapse.detail,
         format!("uses the delegation: m.server `{HS}:443` (status 200, 38 bytes)")
@@ -119,7 +110,7 @@ async fn a_308_on_the_server_document_fails_synapse_only() {
         )],
     );
     assert!(
-        verdict(&report, "tuwunel")
+        check_consumer(&report, "tuwunel")
             .detail
             .ends_with("after 1 redirect(s))")
     );

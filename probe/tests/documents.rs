@@ -356,6 +356,12 @@ async fn a_wrong_certificate_on_the_domain_is_reported_once() {
             "serve a certificate for `example.test` from a public CA, with its intermediate (certbot's fullchain.pem)"
         )
     );
+    for v in &report.consumers {
+        assert!(!v.detail.contains("TLS: "), "repeated: {v:#?}");
+    }
+    assert!(check_consumer(&report, "synapse").detail.contains(
+        "ignores the server document: the TLS handshake fails: see the first TLS FAIL above"
+    ));
     let client = check(&report, "client.status");
     assert_eq!(client.status, Status::Skip);
     assert!(

@@ -118,7 +118,7 @@ fn web_document(doc: &Followed) -> Result<String, Web> {
     }
     let reply = match &doc.end {
         Ok((_, reply)) => reply,
-        Err(e) => return fails(e.to_string(), HINT_DOCUMENT),
+        Err(e) => return fails(e.briefly(), HINT_DOCUMENT),
     };
     if !reply
         .all("access-control-allow-origin")
@@ -221,7 +221,7 @@ fn x_document(doc: &Followed) -> Result<String, X> {
     }
     let reply: &Reply = match &doc.end {
         Ok((_, reply)) => reply,
-        Err(e) => return Err(X::Unusable(e.to_string())),
+        Err(e) => return Err(X::Unusable(e.briefly())),
     };
     if reply.status != 200 {
         return Err(X::Unusable(format!("status {}", reply.status.as_u16())));

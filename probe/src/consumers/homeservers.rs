@@ -140,7 +140,7 @@ fn uses(f: &Fetcher, doc: &Followed) -> Result<String, (String, String)> {
     }
     let (_, reply) = match &doc.end {
         Ok(end) => end,
-        Err(e) => return refuse(e.to_string(), HINT_UNREACHABLE),
+        Err(e) => return refuse(e.briefly(), HINT_UNREACHABLE),
     };
     let status = reply.status.as_u16();
     let taken = match f.accepts {

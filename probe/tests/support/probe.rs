@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use wellknownd_probe::consumers::Verdict;
 use wellknownd_probe::dns::{Dns, Override, Resolve, Srv};
 use wellknownd_probe::report::{Check, Report, Status};
 use wellknownd_probe::{Probe, fetch, probe};
@@ -79,6 +80,14 @@ pub fn check<'a>(report: &'a Report, id: &str) -> &'a Check {
         .iter()
         .find(|c| c.id == id)
         .unwrap_or_else(|| panic!("no check {id} in {report:#?}"))
+}
+
+pub fn check_consumer<'a>(report: &'a Report, id: &str) -> &'a Verdict {
+    report
+        .consumers
+        .iter()
+        .find(|v| v.id == id)
+        .unwrap_or_else(|| panic!("no verdict {id} in {:#?}", report.consumers))
 }
 
 /// Check `id` failed saying `detail`, with `hint`, and the report exits 1.
