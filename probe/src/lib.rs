@@ -1,9 +1,10 @@
 //! `wellknownd probe DOMAIN`: checks a deployment from the outside, as a remote homeserver,
 //! Element and a browser will use it, and says what to fix.
 //!
-//! [`probe()`] runs the checks concurrently where they are independent:
-//! the documents ([`wellknown`], their JSON shape in [`shape`]), the browser preflight
-//! ([`cors`]) and every address of the domain ([`addresses`]) first; then, from what the
+//! [`probe()`] runs the checks concurrently where they are independent: the documents
+//! ([`wellknown`]; the headers and JSON of a 200 in [`headers`], its shape in [`shape`]), the
+//! browser preflight ([`cors`]) and every address of the domain ([`addresses`]) first; then,
+//! from what the
 //! documents say, [`federation`] (the spec's server discovery, TLS, version, signed keys in
 //! [`keys`]) and [`clientapi`] (`/versions` at the base URL). Requests go through [`fetch`]
 //! (hyper and rustls, as the daemon uses), names through [`dns`]. Last, [`consumers`] says
@@ -23,6 +24,7 @@ pub mod dns;
 pub mod drift;
 pub mod federation;
 pub mod fetch;
+pub mod headers;
 pub mod keys;
 pub mod options;
 pub mod report;
