@@ -68,6 +68,19 @@ if BASES:
               + " | ".join(cell(per_round(m, b, "ngx")) for b, _ in BASES) + " | "
               + " | ".join(cell(per_round(m, "wkd", b)) for b, _ in BASES) + f" | {target} |")
 
+# The same daemon built on the other crypto providers (bench/run.sh's ALSO).
+ALSO = [(s, s[len("wkd_"):]) for s in sorted({r[1] for r in rows}) if s.startswith("wkd_")]
+if ALSO:
+    print("\nwellknownd by crypto provider: CPU per operation as a ratio, median (min-max) over rounds; "
+          "the default build (*ring*) is `wellknownd`.\n")
+    print("| measure | wellknownd / nginx | " + " | ".join(f"wellknownd on {p} / nginx | {p} / ring" for _, p in ALSO) + " |")
+    print("|---|---|" + "---|---|" * len(ALSO))
+    for m, label in LABELS.items():
+        if not runs.get((m, "ngx")) or not runs.get((m, "wkd")):
+            continue
+        print(f"| {label} | {cell(per_round(m, 'wkd', 'ngx'))} | "
+              + " | ".join(f"{cell(per_round(m, a, 'ngx'))} | {cell(per_round(m, a, 'wkd'))}" for a, _ in ALSO) + " |")
+
 mem = [l.rstrip("\n").split("\t") for l in open(memory)]
 def mem_of(kind, server):
     for r in mem:
@@ -93,3 +106,12 @@ n, w = times("ngx"), times("wkd")
 print(f"\n| start-up to the first 200 over TLS | nginx | wellknownd | target |\n|---|---|---|---|")
 print(f"| median (min-max) of {len(w)}, ms | {med(n):.1f} ({n[0]:.1f}-{n[-1]:.1f}) | {med(w):.1f} ({w[0]:.1f}-{w[-1]:.1f}) | <= 50 ms |")
 print(f"\nStripped release binary: {int(binary) / 1048576:.2f} MiB (target <= 6 MiB).")
+for a, p in ALSO:
+    size = dict(x.split("=") for x in __import__("os").environ.get("SIZES", "").split()).get(p)
+    idle, held = mem_of("idle_memory", a), mem_of("held_memory", a)
+    print(f"On {p}: binary {int(size) / 1048576:.2f} MiB" if size else f"On {p}:", end="")
+    if idle:
+        print(f", idle RSS {mib(idle[0])} MiB", end="")
+    if held:
+        print(f", {held[2]}: RSS {mib(held[0])} MiB", end="")
+    print(".")

@@ -22,6 +22,9 @@ MEASURES=${MEASURES:-h1_tls h2_tls plain_http1 full_ecdsa full_rsa resumed}
 # Reference servers measured beside the two (bench/baseline: plain hyper + tokio-rustls, one
 # fixed body), one per crypto provider; BASELINES="" leaves them out.
 BASELINES=${BASELINES-ring aws-lc-rs}
+# wellknownd built on these other crypto providers too (the `aws-lc-rs` feature), measured
+# beside the default build as wkd_<provider>; ALSO="" leaves them out.
+ALSO=${ALSO-aws-lc-rs}
 work=$(mktemp -d /tmp/wellknownd-bench.XXXXXX)
 results=$work/results.tsv
 pids=()
@@ -46,6 +49,11 @@ fi
 cargo build --quiet --release --locked --bin wellknownd --example mint --example bench_client
 bin=$repo/target/release/wellknownd
 client=$repo/target/release/examples/bench_client
+declare -A also_bin
+for provider in $ALSO; do
+    cargo build --quiet --release --locked --bin wellknownd --features "$provider" --target-dir "target/$provider"
+    also_bin[$provider]=$repo/target/$provider/release/wellknownd
+done
 baseline=$repo/bench/baseline/target/release/wellknownd-bench-baseline
 if [ -n "$BASELINES" ]; then
     features=()
@@ -132,6 +140,20 @@ wkd=$!; pids+=("$wkd")
 taskset -c "$SERVER_CPU" "$bin" --config "$work/wkd-rsa.toml" 2>"$work/wkd-rsa.log" &
 wkd_rsa=$!; pids+=("$wkd_rsa")
 servers=(ngx wkd)
+declare -A also_pid also_rsa_pid also_ports
+port_offset=3000 # wkd_aws-lc-rs: 22443/22080/22444
+for provider in $ALSO; do
+    tls=$((19443 + port_offset)) plain=$((19080 + port_offset)) rsa=$((19444 + port_offset))
+    wkd_conf "$tls" "$plain" ecdsa >"$work/wkd-$provider.toml"
+    wkd_conf "$rsa" none rsa >"$work/wkd-$provider-rsa.toml"
+    taskset -c "$SERVER_CPU" "${also_bin[$provider]}" --config "$work/wkd-$provider.toml" 2>"$work/wkd-$provider.log" &
+    also_pid[$provider]=$!; pids+=("$!")
+    taskset -c "$SERVER_CPU" "${also_bin[$provider]}" --config "$work/wkd-$provider-rsa.toml" 2>"$work/wkd-$provider-rsa.log" &
+    also_rsa_pid[$provider]=$!; pids+=("$!")
+    also_ports[$provider]="$tls $plain $rsa"
+    servers+=("wkd_$provider")
+    port_offset=$((port_offset + 1000))
+done
 declare -A base_pid
 port_offset=1000 # base_ring: 20443/20080, base_aws-lc-rs: 21443/21080
 for provider in $BASELINES; do
@@ -147,9 +169,10 @@ ports() { # $1: server; prints "TLS plain RSA" ports (RSA: none for the baseline
         wkd) echo 19443 19080 19444 ;;
         base_ring) echo 20443 20080 none ;;
         base_aws-lc-rs) echo 21443 21080 none ;;
+        wkd_*) echo "${also_ports[${1#wkd_}]}" ;;
     esac
 }
-for port in 18443 18444 19443 19444 $(for s in "${servers[@]:2}"; do ports "$s" | cut -d' ' -f1; done); do
+for port in 18443 18444 19443 19444 $(for s in "${servers[@]:2}"; do ports "$s" | awk '{print $1; if ($3 != "none") print $3}'; done); do
     for _ in $(seq 100); do
         curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$port/.well-known/matrix/server" && break
         sleep 0.05
@@ -171,8 +194,17 @@ memory() { # "rss_kib pss_kib" summed over the processes
 hz=$(getconf CLK_TCK)
 
 echo -e "measure\tserver\tround\tops\tcpu_us_per_op\tops_per_s\tp99_ms\tpeak_rss_kib" >"$results"
-for s in ngx wkd; do
-    pid=$ngx; [ $s = wkd ] && pid=$wkd
+pid_of() { # $1: server; its main process (the ECDSA instance for wellknownd)
+    case $1 in
+        ngx) echo "$ngx" ;;
+        wkd) echo "$wkd" ;;
+        wkd_*) echo "${also_pid[${1#wkd_}]}" ;;
+        base_*) echo "${base_pid[${1#base_}]}" ;;
+    esac
+}
+wkds=(wkd $(for p in $ALSO; do echo "wkd_$p"; done))
+for s in ngx "${wkds[@]}"; do
+    pid=$(pid_of "$s")
     echo -e "idle_memory\t$s\t0\t0\t0\t0\t0\t$(memory $pid | awk '{print $1 "\t" $2}')" >>"$work/memory.tsv"
 done
 
@@ -182,10 +214,9 @@ measure() {
     local name=$1 server=$2 round=$3 pid
     shift 3
     case "$server:$name" in
-        ngx:*) pid=$ngx ;;
         wkd:full_rsa) pid=$wkd_rsa ;;
-        wkd:*) pid=$wkd ;;
-        base_*) pid=${base_pid[${server#base_}]} ;;
+        wkd_*:full_rsa) pid=${also_rsa_pid[${server#wkd_}]} ;;
+        *) pid=$(pid_of "$server") ;;
     esac
     local peak_file=$work/peak.$$
     echo 0 >"$peak_file"
@@ -255,9 +286,8 @@ for r in $(seq "$ROUNDS"); do
 done
 
 # --- memory with $HOLD idle keep-alive TLS connections ---------------------------------------
-for s in ngx wkd; do
-    pid=$ngx port=18443
-    [ $s = wkd ] && pid=$wkd port=19443
+for s in ngx "${wkds[@]}"; do
+    pid=$(pid_of "$s") port=$(ports "$s" | cut -d' ' -f1)
     coproc HOLDER { taskset -c "$CLIENT_CPU" "$client" hold "127.0.0.1:$port" "$HOLD" "$work/ca.crt"; }
     read -r line <&"${HOLDER[0]}" || true
     # Idle means settled: nginx frees a keep-alive connection's request buffers at once,
@@ -274,5 +304,6 @@ for i in 1 2 3 4 5; do
     echo -e "startup\twkd\t$i\t$("$client" startup 127.0.0.1:19448 "$work/ca.crt" -- taskset -c "$SERVER_CPU" "$bin" --config "$work/wkd-start.toml" 2>>"$work/startup.log")" >>"$work/startup.tsv"
 done
 
-python3 "$repo/bench/report.py" "$results" "$work/memory.tsv" "$work/startup.tsv" "$(stat -c %s "$bin")" \
+sizes=$(for p in $ALSO; do echo -n "$p=$(stat -c %s "${also_bin[$p]}") "; done)
+SIZES=$sizes python3 "$repo/bench/report.py" "$results" "$work/memory.tsv" "$work/startup.tsv" "$(stat -c %s "$bin")" \
     "$(nginx -v 2>&1 | sed 's/.*\///')" "$("$bin" --version | awk '{print $2}')" "$ROUNDS" "$DURATION"

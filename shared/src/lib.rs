@@ -22,7 +22,8 @@ use std::sync::{Arc, OnceLock};
 use rustls::crypto::CryptoProvider;
 
 /// The one crypto provider, named explicitly: with two providers linked, rustls refuses to
-/// guess (and panics when asked for a default).
+/// guess (and panics when asked for a default). *ring* unless built with the `aws-lc-rs`
+/// feature (the benchmark's A/B build; BENCHMARKS.md says which ships and why).
 ///
 /// Its cipher suites are reordered to put AES-128-GCM with SHA-256 first, and the server
 /// config makes that order win over the client's: OpenSSL clients ask for AES-256-GCM with
@@ -30,11 +31,11 @@ use rustls::crypto::CryptoProvider;
 /// a resumed handshake's CPU (the profile is in BENCHMARKS.md). AES-128-GCM is the first
 /// choice of Mozilla's intermediate profile; the other suites stay available.
 pub fn provider() -> Arc<CryptoProvider> {
-    use rustls::crypto::ring::cipher_suite as cs;
+    use provider::cipher_suite as cs;
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
     PROVIDER
         .get_or_init(|| {
-            let mut provider = rustls::crypto::ring::default_provider();
+            let mut provider = provider::default_provider();
             provider.cipher_suites = vec![
                 cs::TLS13_AES_128_GCM_SHA256,
                 cs::TLS13_CHACHA20_POLY1305_SHA256,
@@ -50,3 +51,14 @@ pub fn provider() -> Arc<CryptoProvider> {
         })
         .clone()
 }
+
+/// The session-ticket encrypter of the same provider.
+pub fn ticketer() -> Result<Arc<dyn rustls::server::ProducesTickets>, rustls::Error> {
+    provider::Ticketer::new()
+}
+
+#[cfg(not(feature = "aws-lc-rs"))]
+use rustls::crypto::ring as provider;
+
+#[cfg(feature = "aws-lc-rs")]
+use rustls::crypto::aws_lc_rs as provider;

@@ -38,7 +38,7 @@ pub fn server_config(
     config.ignore_client_order = true;
     // Resumption makes repeat visitors cheap: stateless tickets (TLS 1.2 and 1.3) plus the
     // default in-memory session cache for clients that do not take tickets.
-    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    config.ticketer = wellknownd_shared::ticketer()?;
     // One TLS 1.3 ticket per handshake, not rustls' default two: a client fetching a document
     // makes one connection at a time and gets a fresh ticket on each, so the second ticket is
     // work (an encryption and a write) for nothing. The A/B is in BENCHMARKS.md.
