@@ -51,7 +51,8 @@ bin=$repo/target/release/wellknownd
 client=$repo/target/release/examples/bench_client
 declare -A also_bin
 for provider in $ALSO; do
-    cargo build --quiet --release --locked --bin wellknownd --no-default-features --features "$provider" --target-dir "target/$provider"
+    cargo build --quiet --release --locked -p wellknownd --bin wellknownd --no-default-features \
+        --features "$provider" --target-dir "target/$provider"
     also_bin[$provider]=$repo/target/$provider/release/wellknownd
 done
 baseline=$repo/bench/baseline/target/release/wellknownd-bench-baseline

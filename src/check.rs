@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::acme::Status;
 use crate::build::Built;
 use crate::civil::format_utc;
-use crate::config::{self, Document, Domain};
+use crate::config::{self, Document, Domain, TlsPaths};
 use crate::http::Prepared;
 
 /// What `check` found: the report for stdout, the warnings and what clients would refuse
@@ -148,14 +148,21 @@ pub fn describe(built: &Built) -> String {
 
 /// Where `domain`'s certificate comes from, and for ACME when it was issued and renews.
 fn source(built: &Built, domain: &Domain, status: Option<&Status>) -> String {
-    let Some(paths) = &domain.tls else {
-        return match &built.config.tls {
-            Some(t) => format!("the default [tls], {}", t.certificate.display()),
-            None => "none (plain-HTTP listeners only)".into(),
+    let files = |pairs: &[TlsPaths]| {
+        let names: Vec<String> = pairs
+            .iter()
+            .map(|p| p.certificate.display().to_string())
+            .collect();
+        names.join(" and ")
+    };
+    let Some(paths) = domain.tls.first() else {
+        return match built.config.tls.as_slice() {
+            [] => "none (plain-HTTP listeners only)".into(),
+            pairs => format!("the default [tls], {}", files(pairs)),
         };
     };
     let (Some(acme), true) = (&built.config.acme, domain.acme) else {
-        return format!("files, {}", paths.certificate.display());
+        return format!("files, {}", files(&domain.tls));
     };
     let entry = status.and_then(|s| s.domains.get(&domain.name));
     let when = |t: Option<i64>| t.map_or("?".into(), format_utc);

@@ -221,10 +221,19 @@ impl Reloader {
         let waiting_now = stamps_of(&self.waiting);
         let arrived = waiting_now != self.waiting_seen;
         self.waiting_seen = waiting_now;
-        if !self.pairs.iter().any(Pair::changed_on_disk) && !arrived {
+        let tickets = self
+            .serving
+            .certs
+            .load()
+            .tickets
+            .as_ref()
+            .map(|t| (Stamp::of(&t.path), t.stamp.clone()));
+        let rotated = tickets.as_ref().is_some_and(|(now, read)| now != read);
+        if !self.pairs.iter().any(Pair::changed_on_disk) && !arrived && !rotated {
             return;
         }
-        let stamps: Vec<_> = self.pairs.iter().map(Pair::stamps_now).collect();
+        let mut stamps: Vec<_> = self.pairs.iter().map(Pair::stamps_now).collect();
+        stamps.extend(tickets.map(|(now, _)| [now, None]));
         if self.failed.as_ref() == Some(&stamps) {
             return;
         }
@@ -237,6 +246,11 @@ impl Reloader {
                 // Swapped before it is logged: whoever reads the line gets the new pair.
                 self.swap(built);
                 renewed.iter().for_each(log::info);
+                if rotated {
+                    log::info(
+                        "tls.ticket_key_file changed: new tickets are sealed with its first key",
+                    );
+                }
                 warnings.iter().for_each(log::warn);
                 self.notify.status(&self.status());
             }

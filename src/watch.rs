@@ -107,7 +107,7 @@ impl Watch {
         let mut notes: Vec<String> = config
             .domains
             .iter()
-            .filter(|d| waiting.iter().any(|w| Some(w) == d.tls.as_ref()))
+            .filter(|d| waiting.iter().any(|w| d.tls.contains(w)))
             .map(|d| {
                 let error = self
                     .status

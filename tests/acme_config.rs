@@ -50,16 +50,13 @@ renew_before_days = 30"#,
     assert_eq!(acme.renew_before_days, 30);
     assert_eq!(c.listen.redirect_http.len(), 2);
     assert!(c.domains[0].acme);
-    let own = c.domains[0].tls.as_ref().unwrap();
+    let own = &c.domains[0].tls[0];
     assert_eq!(
         own.certificate,
         PathBuf::from("/var/lib/wellknownd/certificates/example.com.pem")
     );
     assert!(!c.domains[1].acme, "a domain with files keeps them");
-    assert_eq!(
-        c.domains[1].tls.as_ref().unwrap().certificate,
-        PathBuf::from("/c.pem")
-    );
+    assert_eq!(c.domains[1].tls[0].certificate, PathBuf::from("/c.pem"));
 }
 
 #[test]

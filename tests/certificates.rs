@@ -79,26 +79,7 @@ async fn pkcs8_sec1_and_pkcs1_keys_all_serve() {
     )
     .await;
 
-    let status = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
-        .arg(pki.path("rsa.key"))
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl must be installed (.ci/run installs it)");
-    assert!(status.success());
-    let rsa = KeyPair::from_pem(&std::fs::read_to_string(pki.path("rsa.key")).unwrap()).unwrap();
-    let (_, _) = pki.leaf_with(
-        "rsa-leaf",
-        CertificateParams::new(vec!["example.com".to_string()]).unwrap(),
-        rsa,
-    );
+    pki.rsa_leaf("rsa-leaf", &["example.com"]);
     std::fs::rename(pki.path("rsa-leaf.key"), pki.path("rsa-leaf.pk8")).unwrap();
     traditional(&pki, "rsa-leaf.pk8", "rsa-pkcs1.key");
     serves_with(

@@ -65,7 +65,7 @@ homeserver = "https://matrix.example.com"
     };
     assert_eq!(l.config.listen.https, [https]);
     assert_eq!(
-        l.config.tls.as_ref().unwrap().certificate,
+        l.config.tls[0].certificate,
         Path::new("/etc/letsencrypt/live/example.com/fullchain.pem")
     );
     let client = d.document(Document::Client).unwrap().to_string();
@@ -532,10 +532,10 @@ fn listeners_and_certificates_are_required_where_needed() {
     let plain = ok(&format!(
         "[listen]\nhttp = [\"127.0.0.1:8080\"]\n[[domain]]\nname = \"example.com\"\n{server}"
     ));
-    assert!(plain.config.tls.is_none());
+    assert!(plain.config.tls.is_empty());
     let relative = ok(&cfg(server));
     assert_eq!(
-        relative.config.tls.unwrap().certificate,
+        relative.config.tls[0].certificate,
         Path::new("/etc/wellknownd/c.pem")
     );
 }

@@ -7,9 +7,11 @@
 //! - [`shapes`]: the shapes of the keys clients parse strictly (element.json, the client
 //!   document's extras), for the daemon's config check and the probe's verdict alike.
 //! - [`base64`], [`civil`]: Matrix's unpadded base64; dates without a date crate.
-//! - [`roots`] and [`provider()`]: which CAs our TLS clients trust, and the one crypto provider.
+//! - [`roots`] and [`provider()`]: which CAs our TLS clients trust, and the one crypto provider;
+//!   [`aead`]: AES-256-GCM from the same library (shared session-ticket keys).
 #![forbid(unsafe_code)]
 
+pub mod aead;
 pub mod base64;
 pub mod civil;
 pub mod document;

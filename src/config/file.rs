@@ -183,13 +183,35 @@ pub struct ListenFile {
     pub trusted_proxies: Vec<String>,
 }
 
-/// A certificate chain and its private key, both PEM files.
+/// A certificate chain and its private key, both PEM files; or, as nginx's two
+/// `ssl_certificate` lines, two such pairs of different key types (`certificates`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsFile {
     /// The certificate chain, leaf first (Let's Encrypt: `fullchain.pem`).
-    pub certificate: String,
+    pub certificate: Option<String>,
     /// The private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC) PEM (Let's Encrypt: `privkey.pem`).
+    pub private_key: Option<String>,
+    /// Instead of `certificate` and `private_key`: an ECDSA and an RSA pair, each a table
+    /// with those two keys. Each client gets the cheapest its handshake accepts: ECDSA when it
+    /// can verify it, RSA for clients that cannot.
+    #[serde(default)]
+    pub certificates: Vec<PairFile>,
+    /// Top-level `[tls]` only: session-ticket keys shared by several instances behind one
+    /// load balancer, so a client resumed by one resumes on the others (nginx's
+    /// `ssl_session_ticket_key`). One key per line, each `openssl rand -base64 48`; the first
+    /// encrypts, all decrypt: rotate by adding a new first line and dropping the last after
+    /// 6 hours. Mode 0600. Re-read when it changes. Absent: each process's own rotating keys.
+    pub ticket_key_file: Option<String>,
+}
+
+/// One pair of `certificates`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairFile {
+    /// The certificate chain, leaf first.
+    pub certificate: String,
+    /// Its private key.
     pub private_key: String,
 }
 

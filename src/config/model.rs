@@ -110,8 +110,10 @@ pub struct Config {
     pub limits: Limits,
     pub health: Health,
     pub access_log: bool,
-    /// The default certificate (top-level `[tls]`).
-    pub tls: Option<TlsPaths>,
+    /// The default certificate (top-level `[tls]`): no pair, one, or an ECDSA and an RSA one.
+    pub tls: Vec<TlsPaths>,
+    /// `tls.ticket_key_file`, resolved as certificate paths are.
+    pub ticket_key_file: Option<PathBuf>,
     /// 0: never look for renewed certificate files.
     pub certificate_check_secs: u64,
     pub shutdown_grace_secs: u64,
@@ -130,7 +132,7 @@ impl Config {
             .domains
             .iter()
             .enumerate()
-            .find(|(_, d)| d.tls.is_none() && self.tls.is_none())
+            .find(|(_, d)| d.tls.is_empty() && self.tls.is_empty())
         else {
             return Ok(());
         };
@@ -215,7 +217,8 @@ pub struct Domain {
     pub cache_max_age_secs: u32,
     /// Base URL without trailing slash.
     pub redirect: Option<String>,
-    pub tls: Option<TlsPaths>,
+    /// `[domain.tls]`'s pairs (or the ACME one); empty: the default `[tls]`.
+    pub tls: Vec<TlsPaths>,
     /// The certificate comes from `[acme]` (no `[domain.tls]` of its own).
     pub acme: bool,
     /// Indexed by `Document as usize`; `None` answers 404.

@@ -38,7 +38,17 @@ pub fn validate(
     );
     let (serving, acme) = (v.collect(serving), v.collect(acme).flatten());
     let cache = v.collect(cache).unwrap_or(CACHE_DEFAULT);
-    let tls = file.tls.as_ref().map(|t| tls_paths(&v, "tls", t));
+    let tls = file
+        .tls
+        .as_ref()
+        .map(|t| tls_paths(&v, "tls", t))
+        .transpose();
+    let tls = v.collect(tls).flatten().unwrap_or_default();
+    let ticket_key_file = file
+        .tls
+        .as_ref()
+        .and_then(|t| t.ticket_key_file.as_deref())
+        .map(|p| certificate_path(&v, p));
     if file.domain.is_empty() {
         let e = v.err(
             "domain",
@@ -57,6 +67,7 @@ pub fn validate(
         health: serving.health,
         access_log: serving.access_log,
         tls,
+        ticket_key_file,
         certificate_check_secs: serving.certificate_check_secs,
         shutdown_grace_secs: serving.shutdown_grace_secs,
         acme,
@@ -82,8 +93,8 @@ fn domains(v: &mut Validator, file: &ConfigFile, cache: u64, acme: Option<&Acme>
         let Some(mut domain) = self::domain(v, &key, d, cache) else {
             continue;
         };
-        if let (None, Some(acme)) = (&domain.tls, acme) {
-            domain.tls = Some(acme.certificate(&domain.name));
+        if let (true, Some(acme)) = (domain.tls.is_empty(), acme) {
+            domain.tls = vec![acme.certificate(&domain.name)];
             domain.acme = true;
         }
         if let Some(j) = seen.insert(domain.name.clone(), i) {
@@ -122,18 +133,60 @@ fn cache_max_age(v: &Validator, key: &str, value: Option<u64>, default: u64) -> 
     }
 }
 
+/// The pairs of a `[tls]` table: `certificate` and `private_key`, or `certificates`, two pairs
+/// at most (one per key type; which type each is, is known once the keys are read).
+fn tls_paths(v: &Validator, key: &str, t: &TlsFile) -> Result<Vec<TlsPaths>, Error> {
+    let pair = |k: String, certificate: &str, private_key: &str| TlsPaths {
+        key: k,
+        certificate: certificate_path(v, certificate),
+        private_key: certificate_path(v, private_key),
+    };
+    if t.ticket_key_file.is_some() && key != "tls" {
+        let message =
+            "belongs in the top-level [tls]: ticket keys are the daemon's, not a domain's";
+        return Err(v.err(format!("{key}.ticket_key_file"), message));
+    }
+    match (&t.certificate, &t.private_key, t.certificates.as_slice()) {
+        (Some(c), Some(k), []) => Ok(vec![pair(key.to_owned(), c, k)]),
+        (None, None, pairs @ [_] | pairs @ [_, _]) => Ok(pairs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                pair(
+                    format!("{key}.certificates[{i}]"),
+                    &p.certificate,
+                    &p.private_key,
+                )
+            })
+            .collect()),
+        (None, None, []) => Err(v.err(
+            key,
+            "names no certificate: write `certificate` and `private_key`",
+        )),
+        (None, None, _) => Err(v.err(
+            format!("{key}.certificates"),
+            "lists more than two pairs: list one ECDSA and one RSA pair",
+        )),
+        (Some(_), None, []) | (None, Some(_), []) => Err(v.err(
+            key,
+            "needs both `certificate` and `private_key` (the chain and its key)",
+        )),
+        _ => Err(v.err(
+            key,
+            "has both `certificate`/`private_key` and `certificates`: keep one form (for two \
+             pairs, move the first into `certificates`)",
+        )),
+    }
+}
+
 /// Relative paths are resolved in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`) when
 /// it is set, else next to the config file.
-fn tls_paths(v: &Validator, key: &str, t: &TlsFile) -> TlsPaths {
+fn certificate_path(v: &Validator, path: &str) -> PathBuf {
     let base = v
         .credentials
         .clone()
         .unwrap_or_else(|| v.path.parent().map(Path::to_owned).unwrap_or_default());
-    TlsPaths {
-        key: key.to_owned(),
-        certificate: base.join(&t.certificate),
-        private_key: base.join(&t.private_key),
-    }
+    base.join(path)
 }
 
 /// One `[[domain]]`, or `None` with its errors kept in `v`.
@@ -169,7 +222,9 @@ fn domain(v: &mut Validator, key: &str, d: &DomainFile, cache: u64) -> Option<Do
     let tls = d
         .tls
         .as_ref()
-        .map(|t| tls_paths(v, &format!("{key}.tls"), t));
+        .map(|t| tls_paths(v, &format!("{key}.tls"), t))
+        .transpose();
+    let tls = v.collect(tls).flatten().unwrap_or_default();
     let cache_max_age_secs = u32::try_from(cache).unwrap_or(u32::MAX);
     Some(Domain {
         name,

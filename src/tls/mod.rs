@@ -8,6 +8,7 @@ pub mod report;
 pub mod resolver;
 pub use wellknownd_shared::roots;
 pub mod store;
+pub mod tickets;
 pub mod x509;
 
 use std::sync::Arc;
@@ -30,15 +31,17 @@ pub fn server_config(
     let mut config = ServerConfig::builder_with_provider(certs::provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver::Resolver::new(certs, challenges)));
+        .with_cert_resolver(Arc::new(resolver::Resolver::new(certs.clone(), challenges)));
     // `acme-tls/1` last: only a CA validating TLS-ALPN-01 offers it, and such a connection
     // ends after the handshake.
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
     // Our cipher-suite order (see `certs::provider`), not the client's.
     config.ignore_client_order = true;
-    // Resumption makes repeat visitors cheap: stateless tickets (TLS 1.2 and 1.3) plus the
-    // default in-memory session cache for clients that do not take tickets.
-    config.ticketer = wellknownd_shared::ticketer()?;
+    // Resumption makes repeat visitors cheap: stateless tickets (TLS 1.2 and 1.3), with the
+    // keys of `tls.ticket_key_file` when configured, plus the default in-memory session cache
+    // for clients that do not take tickets.
+    let own = wellknownd_shared::ticketer()?;
+    config.ticketer = Arc::new(tickets::Ticketer::new(certs, own));
     // One TLS 1.3 ticket per handshake, not rustls' default two: a client fetching a document
     // makes one connection at a time and gets a fresh ticket on each, so the second ticket is
     // work (an encryption and a write) for nothing. The A/B is in BENCHMARKS.md.

@@ -33,6 +33,15 @@ impl ResolvesServerCert for Resolver {
             // RFC 8737 §3: such a hello gets the challenge certificate or nothing.
             return self.challenges.load().alpn(hello.server_name()?);
         }
-        self.certs.load().pick(hello.server_name())
+        self.certs
+            .load()
+            .pick(hello.server_name(), |key| accepts(&hello, key))
     }
+}
+
+/// Whether the client can verify `key`'s signatures: it offers a signature scheme of the key.
+/// rustls has already dropped the schemes no cipher suite in common can use, so in TLS 1.2
+/// an `ECDHE_RSA_*`-only client lists no ECDSA scheme here, even if it sent some.
+fn accepts(hello: &ClientHello<'_>, key: &CertifiedKey) -> bool {
+    key.key.choose_scheme(hello.signature_schemes()).is_some()
 }

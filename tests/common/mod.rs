@@ -95,6 +95,29 @@ impl Pki {
         self.leaf_with(stem, params, KeyPair::generate().unwrap())
     }
 
+    /// `<stem>.crt` and `<stem>.key`, an RSA-2048 leaf for `names` (the key from `openssl`:
+    /// *ring*, which rcgen signs with here, cannot generate RSA keys).
+    pub fn rsa_leaf(&self, stem: &str, names: &[&str]) -> (PathBuf, PathBuf) {
+        let generated = self.path(&format!("{stem}.generated.key"));
+        let status = Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&generated)
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl must be installed (.ci/run installs it)");
+        assert!(status.success());
+        let key = KeyPair::from_pem(&std::fs::read_to_string(&generated).unwrap()).unwrap();
+        let names = names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        self.leaf_with(stem, CertificateParams::new(names).unwrap(), key)
+    }
+
     pub fn leaf_with(
         &self,
         stem: &str,
