@@ -5,6 +5,13 @@
 //!
 //! `bench_client startup ADDR CA -- CMD ARGS...`: runs CMD and prints the milliseconds from exec
 //! to the first `200` over TLS from ADDR, then stops CMD with SIGTERM.
+//!
+//! `bench_client roundrobin LISTEN A B`: a TCP proxy on LISTEN sending each new connection to
+//! A, then B, then A..., as a load balancer in front of two instances; until killed.
+//!
+//! `bench_client resume ADDR N CA`: N connections one after another, one request each, all
+//! from one client keeping its session tickets, as a returning browser; prints how many
+//! handshakes were resumed and the handshakes per second.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -117,6 +124,41 @@ async fn startup(addr: SocketAddr, tls: TlsConnector, command: &[String]) -> Res
     Ok(())
 }
 
+async fn roundrobin(listen: SocketAddr, backends: [SocketAddr; 2]) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("{listen}: {e}"))?;
+    for turn in 0usize.. {
+        let (mut client, _) = listener.accept().await.map_err(|e| e.to_string())?;
+        let backend = backends[turn % 2];
+        tokio::spawn(async move {
+            if let Ok(mut server) = TcpStream::connect(backend).await {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            }
+        });
+    }
+    Ok(())
+}
+
+async fn resume(addr: SocketAddr, n: usize, tls: TlsConnector) -> Result<(), String> {
+    let started = Instant::now();
+    let mut resumed = 0;
+    for i in 0..n {
+        let mut stream = open(addr, &tls)
+            .await
+            .map_err(|e| format!("connection {i}: {e}"))?;
+        if stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+            resumed += 1;
+        }
+        // Read on until the server closes, so the ticket it sent is taken.
+        let _ = stream.shutdown().await;
+        let _ = stream.read_to_end(&mut Vec::new()).await;
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    println!("{n} connections, {resumed} resumed, {rate:.0} handshakes/s");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -149,8 +191,22 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            ["roundrobin", listen, a, b] => {
+                let addr = |s: &str| s.parse::<SocketAddr>().map_err(|_| "bad address");
+                roundrobin(addr(listen)?, [addr(a)?, addr(b)?]).await
+            }
+            ["resume", addr, n, ca] => {
+                resume(
+                    addr.parse().map_err(|_| "bad address")?,
+                    n.parse().map_err(|_| "bad count")?,
+                    connector(ca)?,
+                )
+                .await
+            }
             _ => Err(
-                "usage: bench_client hold ADDR N CA | startup ADDR CA -- CMD ARGS...".to_string(),
+                "usage: bench_client hold ADDR N CA | startup ADDR CA -- CMD ARGS... \
+                      | roundrobin LISTEN A B | resume ADDR N CA"
+                    .to_string(),
             ),
         }
     });
