@@ -138,53 +138,65 @@ async fn each_client_gets_the_certificate_it_can_verify() {
     let (ec, rsa) = (leaf(&pki, "ec"), leaf(&pki, "rsa"));
     let (v13, v12) = (&rustls::version::TLS13, &rustls::version::TLS12);
 
-    let seen = handshake(&pki, &server, ring::default_provider(), v13, false).await;
-    assert!(
-        seen.leaf == ec,
-        "TLS 1.3, every scheme: the ECDSA certificate"
-    );
-    let seen = handshake(&pki, &server, ring::default_provider(), v13, true).await;
-    assert!(
-        seen.leaf == rsa,
-        "TLS 1.3, RSA schemes only: the RSA certificate"
-    );
-
-    let seen = handshake(&pki, &server, ring::default_provider(), v12, false).await;
-    assert!(
-        seen.leaf == ec && seen.suite.starts_with("TLS_ECDHE_ECDSA_"),
-        "{}",
-        seen.suite
-    );
-    let seen = handshake(&pki, &server, ring::default_provider(), v12, true).await;
-    assert!(
-        seen.leaf == rsa && seen.suite.starts_with("TLS_ECDHE_RSA_"),
-        "{}",
-        seen.suite
-    );
-    // ECDSA schemes offered, but only RSA suites: the ECDSA certificate would leave no suite.
-    // (rustls drops the schemes no common suite can use before the resolver sees them.)
-    let seen = handshake(
-        &pki,
-        &server,
-        tls12_suites_for("TLS_ECDHE_RSA_"),
-        v12,
-        false,
-    )
-    .await;
-    assert!(
-        seen.leaf == rsa && seen.suite.starts_with("TLS_ECDHE_RSA_"),
-        "{}",
-        seen.suite
-    );
-    let seen = handshake(
-        &pki,
-        &server,
-        tls12_suites_for("TLS_ECDHE_ECDSA_"),
-        v12,
-        false,
-    )
-    .await;
-    assert!(seen.leaf == ec, "{}", seen.suite);
+    let default = ring::default_provider;
+    let cases = [
+        (
+            "TLS 1.3, every scheme",
+            default(),
+            v13,
+            false,
+            &ec,
+            "TLS13_",
+        ),
+        (
+            "TLS 1.3, RSA schemes only",
+            default(),
+            v13,
+            true,
+            &rsa,
+            "TLS13_",
+        ),
+        (
+            "TLS 1.2, every scheme",
+            default(),
+            v12,
+            false,
+            &ec,
+            "TLS_ECDHE_ECDSA_",
+        ),
+        (
+            "TLS 1.2, RSA schemes only",
+            default(),
+            v12,
+            true,
+            &rsa,
+            "TLS_ECDHE_RSA_",
+        ),
+        // ECDSA schemes offered but only RSA suites: the ECDSA certificate would leave no
+        // suite (rustls drops the schemes no common suite can use before the resolver).
+        (
+            "TLS 1.2, RSA suites only",
+            tls12_suites_for("TLS_ECDHE_RSA_"),
+            v12,
+            false,
+            &rsa,
+            "TLS_ECDHE_RSA_",
+        ),
+        (
+            "TLS 1.2, ECDSA suites only",
+            tls12_suites_for("TLS_ECDHE_ECDSA_"),
+            v12,
+            false,
+            &ec,
+            "TLS_ECDHE_ECDSA_",
+        ),
+    ];
+    for (what, provider, version, rsa_only, expected, suite) in cases {
+        let seen = handshake(&pki, &server, provider, version, rsa_only).await;
+        let got = if seen.leaf == ec { "ECDSA" } else { "RSA" };
+        assert!(seen.leaf == *expected, "{what}: got the {got} certificate");
+        assert!(seen.suite.starts_with(suite), "{what}: {}", seen.suite);
+    }
     server.stop().await;
 }
 
