@@ -210,4 +210,15 @@ fn a_bad_key_file_is_refused_with_the_fix() {
         e.contains("domain[0].tls.ticket_key_file: belongs in the top-level [tls]"),
         "{e}"
     );
+    // With every certificate in [domain.tls], the top-level [tls] may hold the keys alone.
+    let keys = write_keys(&pki, &[&key]);
+    let text = format!(
+        "[listen]\nhttps = [\"127.0.0.1:0\"]\n[tls]\nticket_key_file = \"{}\"\n[[domain]]\nname = \"example.com\"\n\
+         server = \"m.example.com:443\"\n[domain.tls]\ncertificate = \"example.crt\"\nprivate_key = \"example.key\"\n",
+        keys.display()
+    );
+    let path = pki.write("config.toml", &text);
+    let loaded = wellknownd::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let built = wellknownd::build::Built::new(loaded.config).unwrap_or_else(|e| panic!("{e}"));
+    assert!(built.certs.tickets.is_some());
 }

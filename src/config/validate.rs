@@ -159,6 +159,8 @@ fn tls_paths(v: &Validator, key: &str, t: &TlsFile) -> Result<Vec<TlsPaths>, Err
                 )
             })
             .collect()),
+        // Every domain has a certificate of its own; the top level holds only the tickets.
+        (None, None, []) if t.ticket_key_file.is_some() => Ok(vec![]),
         (None, None, []) => Err(v.err(
             key,
             "names no certificate: write `certificate` and `private_key`",
