@@ -96,7 +96,7 @@ pub async fn probe<R: Resolve + Send + Sync + 'static>(probe: Probe<R>) -> Repor
         federation::check(&p, m_server.clone()),
         clientapi::check(&p, base_url),
         drift::check(&p, m_server.as_deref(), copies),
-        consumers::gather(&p, &client.followed),
+        consumers::gather(&p, &client.followed, client.value.as_ref()),
     );
     let verdicts = consumers::judge(&consumers::Seen {
         domain: &p.domain,

@@ -50,29 +50,9 @@ pub fn element_web(seen: &Seen) -> Verdict {
             return Verdict::fail(ID, format!("cannot use the client document: {why}"), hint);
         }
     };
-    let Some(versions) = seen.versions else {
-        return Verdict::fail(
-            ID,
-            format!("`{base_url}` was not asked for /versions"),
-            HINT_VERSIONS,
-        );
-    };
-    let listed = match (versions.versions(), versions.cors()) {
-        (Ok(v), true) => v,
-        (Ok(_), false) => {
-            let detail = format!(
-                "{}: no Access-Control-Allow-Origin, so the browser hides the answer",
-                versions.url
-            );
-            return Verdict::fail(ID, detail, HINT_VERSIONS);
-        }
-        (Err(why), _) => {
-            return Verdict::fail(
-                ID,
-                format!("the homeserver check fails: {why}"),
-                HINT_VERSIONS,
-            );
-        }
+    let listed = match homeserver_answers(ID, &base_url, seen.versions, true) {
+        Ok(listed) => listed,
+        Err(fail) => return fail,
     };
     if let Some(identity) = seen.identity {
         let answered = identity.ok().and_then(|()| cors_or_not(identity));
@@ -84,9 +64,42 @@ pub fn element_web(seen: &Seen) -> Verdict {
             );
         }
     }
+    logs_in(ID, &base_url, &listed)
+}
+
+/// What both clients check once they have a base URL: `/_matrix/client/versions` there
+/// lists versions (and, read from a browser, carries CORS): the versions, else the verdict.
+fn homeserver_answers(
+    id: &'static str,
+    base_url: &str,
+    versions: Option<&Answer>,
+    browser: bool,
+) -> Result<Vec<String>, Verdict> {
+    let Some(versions) = versions else {
+        let detail = format!("`{base_url}` was not asked for /versions");
+        return Err(Verdict::fail(id, detail, HINT_VERSIONS));
+    };
+    match versions.versions() {
+        Ok(_) if browser && !versions.cors() => {
+            let detail = format!(
+                "{}: no Access-Control-Allow-Origin, so the browser hides the answer",
+                versions.url
+            );
+            Err(Verdict::fail(id, detail, HINT_VERSIONS))
+        }
+        Ok(listed) => Ok(listed),
+        Err(why) => {
+            let detail = format!("the homeserver check fails: {why}");
+            Err(Verdict::fail(id, detail, HINT_VERSIONS))
+        }
+    }
+}
+
+/// The pass, naming the newest client API version the homeserver lists.
+fn logs_in(id: &'static str, base_url: &str, listed: &[String]) -> Verdict {
     let newest = listed.last().map(String::as_str).unwrap_or_default();
     Verdict::pass(
-        ID,
+        id,
         format!("logs in to {base_url} (client API up to {newest})"),
     )
 }
@@ -170,24 +183,9 @@ fn web_document(doc: &Followed) -> Result<String, Web> {
 pub fn element_x(seen: &Seen) -> Verdict {
     const ID: &str = "element-x";
     match x_document(seen.client) {
-        Ok(base_url) => match seen.versions.map(Answer::versions) {
-            Some(Ok(listed)) => {
-                let newest = listed.last().map(String::as_str).unwrap_or_default();
-                Verdict::pass(
-                    ID,
-                    format!("logs in to {base_url} (client API up to {newest})"),
-                )
-            }
-            Some(Err(why)) => Verdict::fail(
-                ID,
-                format!("the homeserver check fails: {why}"),
-                HINT_VERSIONS,
-            ),
-            None => Verdict::fail(
-                ID,
-                format!("`{base_url}` was not asked for /versions"),
-                HINT_VERSIONS,
-            ),
+        Ok(base_url) => match homeserver_answers(ID, &base_url, seen.versions, false) {
+            Ok(listed) => logs_in(ID, &base_url, &listed),
+            Err(fail) => fail,
         },
         Err(X::Rejected(why)) => {
             let detail = format!("rejects the client document: {why}; {}", fallback(seen));
@@ -208,14 +206,14 @@ pub fn element_x(seen: &Seen) -> Verdict {
 }
 
 /// Why Element X does not take the document.
-enum X {
+pub(super) enum X {
     /// It was fetched and ruma rejects it.
     Rejected(String),
     /// No 200 to parse.
     Unusable(String),
 }
 
-fn x_document(doc: &Followed) -> Result<String, X> {
+pub(super) fn x_document(doc: &Followed) -> Result<String, X> {
     if doc.hops.len() > ELEMENT_X_REDIRECTS {
         return Err(X::Unusable(format!("{} redirects", doc.hops.len())));
     }

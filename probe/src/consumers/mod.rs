@@ -102,19 +102,15 @@ pub fn judge(seen: &Seen) -> Vec<Verdict> {
 pub async fn gather<R: Resolve>(
     p: &Probe<R>,
     client: &Followed,
+    document: Option<&Value>,
 ) -> (Option<Answer>, Option<Answer>) {
-    let document = client.end.as_ref().ok().map(|(_, reply)| reply);
     let identity = document
-        .and_then(|r| serde_json::from_slice::<Value>(&r.body).ok())
-        .and_then(|v| {
-            v["m.identity_server"]["base_url"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .and_then(|is| Url::parse(&is).ok())
+        .and_then(|v| v["m.identity_server"]["base_url"].as_str())
+        .and_then(|is| Url::parse(is).ok())
         .map(|url| url.with_path("/_matrix/identity/v2"));
-    let usable = document.is_some_and(|r| r.status == 200 && elementx::parse(&r.body).is_ok());
-    let fallback = (!usable).then(|| Url::https(&p.domain, "/_matrix/client/versions"));
+    let fallback = clients::x_document(client)
+        .is_err()
+        .then(|| Url::https(&p.domain, "/_matrix/client/versions"));
     let ask = |url: Option<Url>| async move {
         match url {
             Some(url) => Some(Answer::get(p, url).await),
