@@ -92,9 +92,9 @@ fn key(line: &str) -> Result<([u8; 16], aead::Key), String> {
             bytes.len()
         ));
     };
-    let (name, secret) = bytes.split_at(16);
-    let name: [u8; 16] = name.try_into().unwrap_or_default();
-    let secret: [u8; 32] = secret.try_into().unwrap_or([0; 32]);
+    let (mut name, mut secret) = ([0u8; 16], [0u8; 32]);
+    name.copy_from_slice(&bytes[..16]);
+    secret.copy_from_slice(&bytes[16..]);
     Ok((name, aead::Key::new(&secret)))
 }
 
