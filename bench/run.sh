@@ -20,7 +20,8 @@ SETTLE=${SETTLE:-3}
 # A subset for quick A/B work, e.g. MEASURES="full_ecdsa resumed"; the table needs them all.
 MEASURES=${MEASURES:-h1_tls h2_tls plain_http1 full_ecdsa full_rsa resumed}
 # Reference servers measured beside the two (bench/baseline: plain hyper + tokio-rustls, one
-# fixed body), one per crypto provider; BASELINES="" leaves them out.
+# fixed body with wellknownd's header set, so that wellknownd / baseline is the cost of
+# wellknownd's own work), one per crypto provider; BASELINES="" leaves them out.
 BASELINES=${BASELINES-ring aws-lc-rs}
 # wellknownd built on these other crypto providers too (the `aws-lc-rs` feature), measured
 # beside the default build as wkd_<provider>; ALSO="" leaves them out.
@@ -159,7 +160,7 @@ declare -A base_pid
 port_offset=1000 # base_ring: 20443/20080, base_aws-lc-rs: 21443/21080
 for provider in $BASELINES; do
     taskset -c "$SERVER_CPU" "$baseline" "127.0.0.1:$((19443 + port_offset))" \
-        "127.0.0.1:$((19080 + port_offset))" "$work/ecdsa.crt" "$work/ecdsa.key" "$provider" &
+        "127.0.0.1:$((19080 + port_offset))" "$work/ecdsa.crt" "$work/ecdsa.key" "$provider" wellknownd &
     base_pid[$provider]=$!; pids+=("$!")
     servers+=("base_$provider")
     port_offset=$((port_offset + 1000))
