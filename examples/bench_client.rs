@@ -34,7 +34,7 @@ fn connector(ca: &str) -> Result<TlsConnector, String> {
             .add(cert.map_err(|e| format!("{ca}: {e}"))?)
             .map_err(|e| e.to_string())?;
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(wellknownd_shared::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?

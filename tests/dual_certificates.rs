@@ -6,13 +6,13 @@ mod common;
 
 use std::sync::Arc;
 
+use common::RsaOnly;
 use common::{Pki, TestServer, within};
+use rustls::SupportedProtocolVersion;
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, ring};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme, SupportedProtocolVersion};
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -20,52 +20,6 @@ const CONFIG: &str = "[listen]\nhttps = [\"127.0.0.1:0\"]\n[tls]\ncertificates =
     { certificate = \"ec.crt\", private_key = \"ec.key\" },\n  \
     { certificate = \"rsa.crt\", private_key = \"rsa.key\" },\n]\n\
     [[domain]]\nname = \"example.com\"\nserver = \"matrix.example.com:443\"\n";
-
-/// A verifier that checks the chain as usual but tells the server it verifies only RSA
-/// signatures: the ClientHello then offers RSA schemes alone, as an old client does.
-#[derive(Debug)]
-struct RsaOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for RsaOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        let rsa = |s: &SignatureScheme| format!("{s:?}").starts_with("RSA_");
-        self.0
-            .supported_verify_schemes()
-            .into_iter()
-            .filter(rsa)
-            .collect()
-    }
-}
 
 /// What a client sees: the leaf the server sent, and the suite agreed.
 struct Seen {
@@ -115,10 +69,10 @@ async fn handshake(
     }
 }
 
-/// *ring*'s provider offering only the TLS 1.2 suites of one key type, as an old client
+/// The provider offering only the TLS 1.2 suites of one key type, as an old client
 /// without TLS 1.3 does (`openssl s_client -no_tls1_3 -cipher ECDHE-RSA-AES128-GCM-SHA256`).
 fn tls12_suites_for(prefix: &str) -> CryptoProvider {
-    let mut provider = ring::default_provider();
+    let mut provider = common::provider();
     provider
         .cipher_suites
         .retain(|s| format!("{:?}", s.suite()).starts_with(prefix));
@@ -138,7 +92,7 @@ async fn each_client_gets_the_certificate_it_can_verify() {
     let (ec, rsa) = (leaf(&pki, "ec"), leaf(&pki, "rsa"));
     let (v13, v12) = (&rustls::version::TLS13, &rustls::version::TLS12);
 
-    let default = ring::default_provider;
+    let default = common::provider;
     let cases = [
         (
             "TLS 1.3, every scheme",

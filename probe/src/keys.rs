@@ -2,8 +2,8 @@
 //! by one of the ed25519 keys it lists, over its canonical JSON (spec appendix "Signing
 //! JSON"), for the server name remote servers asked for, and still be valid.
 
-use ring::signature::{ED25519, UnparsedPublicKey};
 use serde_json::{Map, Value};
+use wellknownd_shared::crypto::signature::{ED25519, UnparsedPublicKey};
 
 use wellknownd_shared::base64;
 
@@ -103,9 +103,9 @@ fn first_valid(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ring::rand::SystemRandom;
-    use ring::signature::{Ed25519KeyPair, KeyPair};
     use serde_json::json;
+    use wellknownd_shared::crypto::rand::SystemRandom;
+    use wellknownd_shared::crypto::signature::{Ed25519KeyPair, KeyPair};
 
     fn encode(bytes: &[u8]) -> String {
         wellknownd_shared::base64::encode(bytes)

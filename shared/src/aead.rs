@@ -1,10 +1,7 @@
 //! AES-256-GCM from the crypto library of the TLS provider, for session tickets sealed with
 //! keys several instances share (*ring* and aws-lc-rs have the same API for this).
 
-#[cfg(feature = "aws-lc-rs")]
-use aws_lc_rs as lib;
-#[cfg(not(feature = "aws-lc-rs"))]
-use ring as lib;
+use crate::crypto as lib;
 
 use lib::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use lib::rand::{SecureRandom, SystemRandom};

@@ -54,6 +54,16 @@ pub fn provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
+/// The same provider with its own defaults (every suite), for clients: the probe, the tests,
+/// the benchmark's client.
+pub fn default_provider() -> rustls::crypto::CryptoProvider {
+    provider::default_provider()
+}
+
+/// Whether the provider can generate RSA keys (`acme.key_type = "rsa-2048"`): aws-lc-rs can,
+/// *ring* cannot.
+pub const GENERATES_RSA: bool = cfg!(feature = "aws-lc-rs");
+
 /// The session-ticket encrypter of the same provider.
 pub fn ticketer() -> Result<Arc<dyn rustls::server::ProducesTickets>, rustls::Error> {
     provider::Ticketer::new()
@@ -64,3 +74,10 @@ use rustls::crypto::ring as provider;
 
 #[cfg(feature = "aws-lc-rs")]
 use rustls::crypto::aws_lc_rs as provider;
+
+/// The provider's own library (`signature`, `rand`, `aead`: *ring*'s API, which aws-lc-rs
+/// copies), for what is not TLS: the probe's Ed25519 checks, the ticket keys' AEAD.
+#[cfg(feature = "aws-lc-rs")]
+pub use aws_lc_rs as crypto;
+#[cfg(not(feature = "aws-lc-rs"))]
+pub use ring as crypto;

@@ -8,6 +8,12 @@ pub mod dns;
 pub mod front;
 pub mod pebble;
 pub mod raw;
+mod rsa_only;
+
+/// The build's crypto provider with its own defaults, for the tests' clients and servers.
+pub use wellknownd_shared::default_provider as provider;
+
+pub use rsa_only::RsaOnly;
 
 use std::future::Future;
 use std::io::{BufRead, BufReader};
@@ -138,7 +144,7 @@ pub fn server_tls(pki: &Pki, names: &[&str]) -> Arc<rustls::ServerConfig> {
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, &pki.issuer).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -321,7 +327,7 @@ pub fn client_config(
 ) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca.clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
         .unwrap()

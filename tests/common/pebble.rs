@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
+use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
@@ -151,14 +152,35 @@ pub async fn get(
     host: &str,
     path: &str,
 ) -> Result<(u16, String, CertificateDer<'static>), String> {
+    get_as(root, addr, host, path, false).await
+}
+
+/// [`get`], as a client that verifies only RSA signatures when `rsa_only`.
+pub async fn get_as(
+    root: &CertificateDer<'static>,
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    rsa_only: bool,
+) -> Result<(u16, String, CertificateDer<'static>), String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(root.clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let provider = Arc::new(super::provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .unwrap();
+    let mut config = match rsa_only {
+        false => builder.with_root_certificates(roots).with_no_client_auth(),
+        true => {
+            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(super::RsaOnly(webpki)))
+                .with_no_client_auth()
+        }
+    };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let tcp = within(TcpStream::connect(addr))
         .await
@@ -194,9 +216,20 @@ pub async fn until_served(
     host: &str,
     path: &str,
 ) -> (u16, String, CertificateDer<'static>) {
+    until_served_as(root, addr, host, path, false).await
+}
+
+/// [`until_served`], as a client that verifies only RSA signatures when `rsa_only`.
+pub async fn until_served_as(
+    root: &CertificateDer<'static>,
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    rsa_only: bool,
+) -> (u16, String, CertificateDer<'static>) {
     let deadline = Instant::now() + TIMEOUT * 3;
     loop {
-        match get(root, addr, host, path).await {
+        match get_as(root, addr, host, path, rsa_only).await {
             Ok(r) => return r,
             Err(e) => assert!(
                 Instant::now() < deadline,

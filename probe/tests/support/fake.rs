@@ -12,11 +12,11 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use ring::rand::SystemRandom;
-use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use wellknownd_shared::crypto::rand::SystemRandom;
+use wellknownd_shared::crypto::signature::{Ed25519KeyPair, KeyPair};
 
 use crate::common::{Pki, server_tls};
 
