@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::acme::Status;
 use crate::build::Built;
 use crate::civil::format_utc;
-use crate::config::{self, Document, Domain, TlsPaths};
+use crate::config::{self, Acme, Document, Domain, KeyType, TlsPaths};
 use crate::http::Prepared;
 
 /// What `check` found: the report for stdout, the warnings and what clients would refuse
@@ -155,16 +155,36 @@ fn source(built: &Built, domain: &Domain, status: Option<&Status>) -> String {
             .collect();
         names.join(" and ")
     };
-    let Some(paths) = domain.tls.first() else {
+    if domain.tls.is_empty() {
         return match built.config.tls.as_slice() {
             [] => "none (plain-HTTP listeners only)".into(),
             pairs => format!("the default [tls], {}", files(pairs)),
         };
-    };
+    }
     let (Some(acme), true) = (&built.config.acme, domain.acme) else {
         return format!("files, {}", files(&domain.tls));
     };
-    let entry = status.and_then(|s| s.domains.get(&domain.name));
+    let each = acme.key_types.iter().map(|key| {
+        let line = acme_source(built, acme, domain, *key, status);
+        match acme.key_types.as_slice() {
+            [KeyType::EcdsaP256] => line,
+            _ => format!("{}: {line}", key.name()),
+        }
+    });
+    each.collect::<Vec<_>>().join("; ")
+}
+
+/// One ACME certificate of `domain`: where from, its dates, the last error, or that it is
+/// still awaited.
+fn acme_source(
+    built: &Built,
+    acme: &Acme,
+    domain: &Domain,
+    key: KeyType,
+    status: Option<&Status>,
+) -> String {
+    let paths = &acme.certificate(&domain.name, key);
+    let entry = status.and_then(|s| s.domains.get(&Acme::status_key(&domain.name, key)));
     let when = |t: Option<i64>| t.map_or("?".into(), format_utc);
     let error = entry.and_then(|e| e.last_error.as_deref());
     let error = error

@@ -104,23 +104,17 @@ impl Watch {
         waiting: &[TlsPaths],
     ) -> Vec<String> {
         let directory = config.acme.as_ref().map_or("", |a| a.directory.as_str());
-        let mut notes: Vec<String> = config
-            .domains
-            .iter()
-            .filter(|d| waiting.iter().any(|w| d.tls.contains(w)))
-            .map(|d| {
-                let error = self
-                    .status
-                    .domains
-                    .get(&d.name)
-                    .and_then(|s| s.last_error.as_deref());
+        // An ACME certificate's key (`acme <name>`, `acme <name> rsa-2048`: config's
+        // `Acme::certificate`) holds its status key after the prefix.
+        let labels = waiting.iter().filter_map(|w| w.key.strip_prefix("acme "));
+        let mut notes: Vec<String> = labels
+            .map(|label| {
+                let status = self.status.domains.get(label);
+                let error = status.and_then(|s| s.last_error.as_deref());
                 let error = error
                     .map(|e| format!(" (last attempt: {e})"))
                     .unwrap_or_default();
-                format!(
-                    "waiting for a certificate for {} from {directory}{error}",
-                    d.name
-                )
+                format!("waiting for a certificate for {label} from {directory}{error}")
             })
             .collect();
         let now = now_secs();

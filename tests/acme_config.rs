@@ -162,3 +162,46 @@ fn without_acme_a_domain_still_needs_files() {
         "no certificate for domain[0] (`example.com`), which a TLS listener needs: add a top-level [tls], a [domain[0].tls] or [acme]; behind a TLS-terminating proxy, listen on plain `http` only (listen.http, or a socket named `http`)",
     );
 }
+
+/// `key_type`: ECDSA by default; `both` gives a domain its ECDSA file (where it always was,
+/// so an upgrade keeps it) and an RSA one beside it, cheapest first, where the provider can
+/// generate RSA keys (aws-lc-rs); on *ring* RSA is refused, saying why; anything else is refused.
+#[test]
+fn key_types_choose_the_files_a_domain_is_served_from() {
+    let files = |key_type: &str| {
+        let acme = format!("terms_of_service_agreed = true\nstate_dir = \"/s\"\n{key_type}");
+        let c = load(&with_acme("", &acme)).unwrap().config;
+        let tls = c.domains[0].tls.iter();
+        tls.map(|p| (p.certificate.display().to_string(), p.key.clone()))
+            .collect::<Vec<_>>()
+    };
+    let pair = |file: &str, key: &str| (file.to_owned(), key.to_owned());
+    let ecdsa = pair("/s/certificates/example.com.pem", "acme example.com");
+    let rsa = pair(
+        "/s/certificates/rsa-2048/example.com.pem",
+        "acme example.com rsa-2048",
+    );
+    assert_eq!(files(""), std::slice::from_ref(&ecdsa));
+    assert_eq!(
+        files("key_type = \"ecdsa-p256\""),
+        std::slice::from_ref(&ecdsa)
+    );
+    if wellknownd_shared::GENERATES_RSA {
+        assert_eq!(files("key_type = \"rsa-2048\""), std::slice::from_ref(&rsa));
+        assert_eq!(files("key_type = \"both\""), [ecdsa, rsa]);
+    } else {
+        let message = "this wellknownd is built on *ring*, which cannot generate RSA keys: write `ecdsa-p256`, or build wellknownd on aws-lc-rs (`cargo build --release -p wellknownd --no-default-features --features aws-lc-rs`; README, \"Automatic certificates\")";
+        for key_type in ["rsa-2048", "both"] {
+            let acme = format!("terms_of_service_agreed = true\nkey_type = \"{key_type}\"");
+            refused(&with_acme("", &acme), "acme.key_type", message);
+        }
+    }
+    refused(
+        &with_acme(
+            "",
+            "terms_of_service_agreed = true\nkey_type = \"rsa-4096\"",
+        ),
+        "acme.key_type",
+        "`rsa-4096` is not a key type wellknownd orders: write `ecdsa-p256` (the default), `rsa-2048`, or `both`",
+    );
+}

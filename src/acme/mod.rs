@@ -26,7 +26,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use crate::civil::{format_utc, now_secs};
-use crate::config::{Acme, Config};
+use crate::config::{Acme, Config, KeyType};
 use crate::log;
 use crate::tls::x509::{self, Facts};
 pub use confirm::Listeners;
@@ -44,24 +44,26 @@ pub async fn run(config: &Config, listeners: Listeners, stop: impl Future<Output
     let Some(acme) = config.acme.clone() else {
         return;
     };
-    let names: Vec<String> = config
-        .domains
-        .iter()
-        .filter(|d| d.acme)
-        .map(|d| d.name.clone())
+    let domains = config.domains.iter().filter(|d| d.acme);
+    let managed: Vec<Managed> = domains
+        .flat_map(|d| acme.key_types.iter().map(|k| Managed::new(&d.name, *k)))
         .collect();
-    if names.is_empty() {
+    if managed.is_empty() {
         return;
     }
     tokio::select! {
-        () = manage(acme, names, listeners) => {}
+        () = manage(acme, managed, listeners) => {}
         () = stop => {}
     }
 }
 
-/// One domain's schedule as this process knows it.
+/// One certificate's schedule (a domain's, of one key type) as this process knows it.
 struct Managed {
     name: String,
+    key: KeyType,
+    /// [`Acme::status_key`]: the domain's name, with the key type unless ECDSA; what the
+    /// logs call it too.
+    label: String,
     failures: u32,
     retry_at: Option<i64>,
     issued_here: Option<i64>,
@@ -69,7 +71,7 @@ struct Managed {
     ari: Option<(i64, i64)>,
 }
 
-async fn manage(acme: Acme, names: Vec<String>, listeners: Listeners) {
+async fn manage(acme: Acme, mut domains: Vec<Managed>, listeners: Listeners) {
     let store = loop {
         match Store::open(&acme).await {
             Ok(store) => break store,
@@ -85,13 +87,14 @@ async fn manage(acme: Acme, names: Vec<String>, listeners: Listeners) {
     };
     let mut status = Status::read(&acme.status());
     status.directory = acme.directory.clone();
-    status.domains.retain(|name, _| names.contains(name));
-    let mut domains: Vec<Managed> = names.into_iter().map(Managed::new).collect();
+    status
+        .domains
+        .retain(|label, _| domains.iter().any(|d| &d.label == label));
     let mut account = None;
     loop {
         let mut next = now_secs() + RECHECK_SECS;
         for d in &mut domains {
-            let entry = status.domains.entry(d.name.clone()).or_default();
+            let entry = status.domains.entry(d.label.clone()).or_default();
             d.step(&store, &mut account, listeners, entry).await;
             next = next.min(entry.next_attempt.unwrap_or(next));
             if let Err(e) = status.write(&acme.status()) {
@@ -104,9 +107,11 @@ async fn manage(acme: Acme, names: Vec<String>, listeners: Listeners) {
 }
 
 impl Managed {
-    fn new(name: String) -> Managed {
+    fn new(name: &str, key: KeyType) -> Managed {
         Managed {
-            name,
+            name: name.to_owned(),
+            key,
+            label: Acme::status_key(name, key),
             failures: 0,
             retry_at: None,
             issued_here: None,
@@ -123,7 +128,7 @@ impl Managed {
         entry: &mut DomainStatus,
     ) {
         let acme = store.acme();
-        let mut current = stored(acme, &self.name);
+        let mut current = stored(acme, &self.name, self.key);
         if let (Some(facts), Some(account)) = (&current, account.as_ref()) {
             self.ask_ari(account, facts).await;
         }
@@ -133,7 +138,7 @@ impl Managed {
             obtained = self
                 .attempt(store, account, listeners, current.is_some(), entry)
                 .await;
-            current = stored(acme, &self.name);
+            current = stored(acme, &self.name, self.key);
         }
         entry.next_attempt = match (&current, obtained) {
             // Issued but not readable back: look again at the next recheck, not at once.
@@ -163,22 +168,26 @@ impl Managed {
         renewal: bool,
         entry: &mut DomainStatus,
     ) -> bool {
-        let (name, directory) = (&self.name, &store.acme().directory);
+        let (name, directory) = (&self.label, &store.acme().directory);
         let what = if renewal { "renewing" } else { "ordering" };
         log::info(format_args!(
             "acme: {what} a certificate for {name} from {directory}"
         ));
+        let wanted = order::Wanted {
+            name: &self.name,
+            key: self.key,
+        };
         let result = match account {
-            Some(account) => order::order(account, store, name, listeners).await,
+            Some(account) => order::order(account, store, wanted, listeners).await,
             None => match account::open(store).await {
-                Ok(opened) => order::order(account.insert(opened), store, name, listeners).await,
+                Ok(opened) => order::order(account.insert(opened), store, wanted, listeners).await,
                 Err(e) => Err(order::Failure::now(e)),
             },
         };
         let now = now_secs();
         let saved = result.and_then(|issued| {
             store
-                .put_certificate(name, &issued.chain, &issued.key)
+                .put_certificate(&self.name, self.key, &issued.chain, &issued.key)
                 .map_err(|e| order::Failure::now(format!("saving the certificate: {e}")))
         });
         match saved {
@@ -189,8 +198,8 @@ impl Managed {
                 self.ari = None;
                 entry.orders_ok += 1;
                 entry.last_error = None;
-                let expires =
-                    stored(store.acme(), name).map_or("?".into(), |f| format_utc(f.not_after));
+                let expires = stored(store.acme(), &self.name, self.key)
+                    .map_or("?".into(), |f| format_utc(f.not_after));
                 log::info(format_args!(
                     "acme: obtained a certificate for {name} (expires {expires}); the server picks it up without a reload"
                 ));
@@ -251,8 +260,8 @@ impl Managed {
     }
 }
 
-/// The leaf of the certificate stored for `name`, if there is one that can be read.
-fn stored(acme: &Acme, name: &str) -> Option<Facts> {
-    let leaf = CertificateDer::from_pem_file(acme.certificate(name).certificate).ok()?;
+/// The leaf of the certificate stored for `name` with `key`, if there is one that can be read.
+fn stored(acme: &Acme, name: &str, key: KeyType) -> Option<Facts> {
+    let leaf = CertificateDer::from_pem_file(acme.certificate(name, key).certificate).ok()?;
     x509::facts(&leaf)
 }

@@ -1,5 +1,5 @@
 //! One order for one name (RFC 8555 §7.4): authorize it with the configured challenge,
-//! finalize with a fresh key's CSR, download the chain. The challenge files are removed
+//! finalize with the CSR of a fresh key of the wanted type, download the chain. The challenge files are removed
 //! however the order ends.
 
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use rustls::pki_types::CertificateDer;
 
 use super::confirm::{self, Listeners};
 use super::store::Store;
-use crate::config::Challenge;
+use crate::config::{Challenge, KeyType};
 
 /// Why an attempt failed, and when the CA asked to be asked again (`Retry-After`).
 pub struct Failure {
@@ -71,14 +71,21 @@ const POLL: RetryPolicy = RetryPolicy::new()
     .backoff(1.5)
     .timeout(std::time::Duration::from_secs(90));
 
+/// What to order: a certificate for `name` with a `key` key.
+#[derive(Clone, Copy)]
+pub struct Wanted<'a> {
+    pub name: &'a str,
+    pub key: KeyType,
+}
+
 pub async fn order(
     account: &Account,
     store: &Store,
-    name: &str,
+    wanted: Wanted<'_>,
     listeners: Listeners,
 ) -> Result<Issued, Failure> {
     let mut written = Vec::new();
-    let result = attempt(account, store, name, listeners, &mut written).await;
+    let result = attempt(account, store, wanted, listeners, &mut written).await;
     for path in written {
         let _ = std::fs::remove_file(path);
     }
@@ -88,10 +95,11 @@ pub async fn order(
 async fn attempt(
     account: &Account,
     store: &Store,
-    name: &str,
+    wanted: Wanted<'_>,
     listeners: Listeners,
     written: &mut Vec<PathBuf>,
 ) -> Result<Issued, Failure> {
+    let name = wanted.name;
     let challenge = store.acme().challenge;
     let identifiers = [Identifier::Dns(name.to_owned())];
     let mut order = account
@@ -155,7 +163,7 @@ async fn attempt(
             return Err(format!("the CA did not validate {name}: order is {status:?}").into());
         }
     }
-    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+    let key = new_key(wanted.key)?;
     let mut params = CertificateParams::new(vec![name.to_owned()]).map_err(|e| e.to_string())?;
     params.distinguished_name = DistinguishedName::new();
     let csr = params.serialize_request(&key).map_err(|e| e.to_string())?;
@@ -171,6 +179,16 @@ async fn attempt(
         chain,
         key: key.serialize_pem(),
     })
+}
+
+/// A fresh key for the certificate: a new one for every order, so a key that leaked is
+/// gone at the next renewal.
+fn new_key(key: KeyType) -> Result<KeyPair, String> {
+    let algorithm = match key {
+        KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        KeyType::Rsa2048 => &rcgen::PKCS_RSA_SHA256,
+    };
+    KeyPair::generate_for(algorithm).map_err(|e| format!("generating a {} key: {e}", key.name()))
 }
 
 /// RFC 8737 §3: a self-signed certificate for `name` carrying the key authorization's SHA-256

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::config::Acme;
+use crate::config::{Acme, KeyType};
 
 pub struct Store {
     acme: Acme,
@@ -28,6 +28,9 @@ impl Store {
             acme.challenges().join("tls-alpn-01"),
         ] {
             private_dir(&dir)?;
+        }
+        if acme.key_types.contains(&KeyType::Rsa2048) {
+            private_dir(&acme.rsa_certificates())?;
         }
         let lock = OpenOptions::new()
             .create(true)
@@ -52,6 +55,7 @@ impl Store {
     pub fn put_certificate(
         &self,
         name: &str,
+        key: KeyType,
         chain_pem: &str,
         key_pem: &str,
     ) -> std::io::Result<()> {
@@ -59,7 +63,10 @@ impl Store {
         pem.push_str(key_pem.trim_end());
         pem.push('\n');
         pem.push_str(chain_pem);
-        write_atomic(&self.acme.certificate(name).certificate, pem.as_bytes())
+        write_atomic(
+            &self.acme.certificate(name, key).certificate,
+            pem.as_bytes(),
+        )
     }
 
     pub fn put_http(&self, token: &str, key_authorization: &str) -> std::io::Result<PathBuf> {

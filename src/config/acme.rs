@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::error::Error;
 use super::file::AcmeFile;
-use super::model::{Acme, Challenge, Listen};
+use super::model::{Acme, Challenge, KeyType, Listen};
 use super::validator::Validator;
 
 /// Let's Encrypt's production directory: what an operator who names no CA means.
@@ -62,6 +62,7 @@ pub(super) fn read(v: &Validator, file: &AcmeFile, listen: &Listen) -> Result<Ac
             format!("{renew} is outside 1..=365"),
         ));
     }
+    let key_types = key_types(v, file.key_type.as_deref())?;
     let base = v.path.parent().map(PathBuf::from).unwrap_or_default();
     let state_dir = match &file.state_dir {
         Some(dir) => base.join(dir),
@@ -76,5 +77,27 @@ pub(super) fn read(v: &Validator, file: &AcmeFile, listen: &Listen) -> Result<Ac
         ca_certificate: file.ca_certificate.as_ref().map(|c| base.join(c)),
         state_dir,
         renew_before_days: u32::try_from(renew).unwrap_or(30),
+        key_types,
     })
+}
+
+fn key_types(v: &Validator, key_type: Option<&str>) -> Result<Vec<KeyType>, Error> {
+    let types = match key_type {
+        None | Some("ecdsa-p256") => return Ok(vec![KeyType::EcdsaP256]),
+        Some("rsa-2048") => vec![KeyType::Rsa2048],
+        Some("both") => vec![KeyType::EcdsaP256, KeyType::Rsa2048],
+        Some(other) => {
+            return Err(v.err(
+                "acme.key_type",
+                format!("`{other}` is not a key type wellknownd orders: write `ecdsa-p256` (the default), `rsa-2048`, or `both`"),
+            ));
+        }
+    };
+    match wellknownd_shared::GENERATES_RSA {
+        true => Ok(types),
+        false => Err(v.err(
+            "acme.key_type",
+            "this wellknownd is built on *ring*, which cannot generate RSA keys: write `ecdsa-p256`, or build wellknownd on aws-lc-rs (`cargo build --release -p wellknownd --no-default-features --features aws-lc-rs`; README, \"Automatic certificates\")",
+        )),
+    }
 }

@@ -71,6 +71,12 @@ pub struct AcmeFile {
     /// Renew when fewer than this many days of validity remain (or earlier when the CA's
     /// renewal information says so). 1..=365, default 30.
     pub renew_before_days: Option<u64>,
+    /// The certificates' key: `"ecdsa-p256"` (default: every client of the last decade
+    /// verifies it, and its handshake costs the least), `"rsa-2048"`, or `"both"`: one
+    /// certificate of each per domain, and each client gets the ECDSA one unless its
+    /// handshake allows only RSA (like nginx's two `ssl_certificate` lines). RSA needs a
+    /// build on aws-lc-rs: *ring* cannot generate RSA keys.
+    pub key_type: Option<String>,
 }
 
 /// A listener: an address such as `"[::]:443"`, or a table when it needs options.

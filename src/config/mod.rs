@@ -20,8 +20,8 @@ use std::path::Path;
 
 pub use error::Error;
 pub use model::{
-    Acme, Challenge, Config, Document, Domain, Health, Limits, ListenAddr, ListenOptions, Loaded,
-    TlsPaths,
+    Acme, Challenge, Config, Document, Domain, Health, KeyType, Limits, ListenAddr, ListenOptions,
+    Loaded, TlsPaths,
 };
 
 /// Where the daemon looks for its config when `--config` is not given.

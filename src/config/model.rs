@@ -167,6 +167,23 @@ impl Challenge {
     }
 }
 
+/// The key of an ACME certificate. Ordered cheapest handshake first, the order in which
+/// the resolver offers a domain's certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyType {
+    EcdsaP256,
+    Rsa2048,
+}
+
+impl KeyType {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::Rsa2048 => "rsa-2048",
+        }
+    }
+}
+
 /// `[acme]`, validated. The layout of `state_dir` is defined here, since the server (which
 /// reads it) and the ACME client (which writes it) may be different processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,19 +194,48 @@ pub struct Acme {
     pub ca_certificate: Option<PathBuf>,
     pub state_dir: PathBuf,
     pub renew_before_days: u32,
+    /// One certificate per domain for each, cheapest first; never empty.
+    pub key_types: Vec<KeyType>,
 }
 
 impl Acme {
-    /// A domain's certificate chain and key, in one file so that both change in one rename.
-    pub fn certificate(&self, name: &str) -> TlsPaths {
-        let file = self
-            .state_dir
-            .join("certificates")
-            .join(format!("{name}.pem"));
+    /// A domain's certificate chain and key of one key type, in one file so that both change
+    /// in one rename: `certificates/<name>.pem` for ECDSA (the layout from before key types,
+    /// so an upgrade keeps its certificate), `certificates/rsa-2048/<name>.pem` for RSA (a
+    /// directory: every label, `rsa-2048` too, is a valid domain name's).
+    pub fn certificate(&self, name: &str, key: KeyType) -> TlsPaths {
+        let dir = self.state_dir.join("certificates");
+        let (file, label) = match key {
+            KeyType::EcdsaP256 => (dir.join(format!("{name}.pem")), format!("acme {name}")),
+            KeyType::Rsa2048 => (
+                self.rsa_certificates().join(format!("{name}.pem")),
+                format!("acme {name} rsa-2048"),
+            ),
+        };
         TlsPaths {
-            key: format!("acme {name}"),
+            key: label,
             certificate: file.clone(),
             private_key: file,
+        }
+    }
+
+    /// A domain's certificates, one per configured key type, cheapest first.
+    pub fn certificates(&self, name: &str) -> Vec<TlsPaths> {
+        let paths = self.key_types.iter().map(|k| self.certificate(name, *k));
+        paths.collect()
+    }
+
+    /// Where the RSA certificates live.
+    pub fn rsa_certificates(&self) -> PathBuf {
+        self.state_dir.join("certificates").join("rsa-2048")
+    }
+
+    /// The key of a certificate in [`Status`](crate::acme::Status)'s map: the domain's name
+    /// for ECDSA (as before key types), `<name> rsa-2048` for RSA.
+    pub fn status_key(name: &str, key: KeyType) -> String {
+        match key {
+            KeyType::EcdsaP256 => name.to_owned(),
+            KeyType::Rsa2048 => format!("{name} {}", key.name()),
         }
     }
 

@@ -94,7 +94,7 @@ fn domains(v: &mut Validator, file: &ConfigFile, cache: u64, acme: Option<&Acme>
             continue;
         };
         if let (true, Some(acme)) = (domain.tls.is_empty(), acme) {
-            domain.tls = vec![acme.certificate(&domain.name)];
+            domain.tls = acme.certificates(&domain.name);
             domain.acme = true;
         }
         if let Some(j) = seen.insert(domain.name.clone(), i) {

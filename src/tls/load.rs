@@ -40,16 +40,9 @@ pub fn load(config: &Config) -> Result<Loaded, config::Error> {
         .enumerate()
         .filter(|(_, d)| !d.tls.is_empty())
     {
-        let pairs = match (d.acme, set(config, &d.tls)) {
-            (_, Ok(pairs)) => Some(pairs),
-            (false, Err(e)) => return Err(e),
-            (true, Err(e)) => {
-                for paths in d.tls.iter().filter(|p| p.certificate.exists()) {
-                    warnings.push(format!("{}: {e}; ordering a new one", paths.key));
-                }
-                waiting.extend(d.tls.iter().cloned());
-                None
-            }
+        let pairs = match d.acme {
+            false => Some(set(config, &d.tls)?),
+            true => acme_pairs(config, &d.tls, &mut waiting, &mut warnings),
         };
         own.push((i, pairs));
     }
@@ -122,6 +115,29 @@ fn tickets(config: &Config, path: &Path) -> Result<Arc<TicketKeys>, config::Erro
             key: "tls.ticket_key_file".into(),
             message: format!("{}: {m}", path.display()),
         })
+}
+
+/// The ACME certificates of a domain that load (one per key type); each missing or unusable
+/// one is waited for, as the client orders it. `None` when none loads yet.
+fn acme_pairs(
+    config: &Config,
+    tls: &[TlsPaths],
+    waiting: &mut Vec<TlsPaths>,
+    warnings: &mut Vec<String>,
+) -> Option<Vec<Pair>> {
+    let mut pairs = Vec::new();
+    for paths in tls {
+        match Pair::load(&config.path, paths) {
+            Ok(pair) => pairs.push(pair),
+            Err(e) => {
+                if paths.certificate.exists() {
+                    warnings.push(format!("{}: {e}; ordering a new one", paths.key));
+                }
+                waiting.push(paths.clone());
+            }
+        }
+    }
+    (!pairs.is_empty()).then_some(pairs)
 }
 
 /// The pairs of one `[tls]`: at most one per key type.
