@@ -6,10 +6,8 @@ mod common;
 
 use std::sync::Arc;
 
-use common::RsaOnly;
 use common::{Pki, TestServer, within};
 use rustls::SupportedProtocolVersion;
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -43,18 +41,7 @@ async fn handshake(
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[version])
         .unwrap();
-    let config = match rsa_only {
-        false => builder.with_root_certificates(roots).with_no_client_auth(),
-        true => {
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .unwrap();
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(RsaOnly(webpki)))
-                .with_no_client_auth()
-        }
-    };
+    let config = common::rsa_only_client(builder, roots, provider, rsa_only);
     let tcp = within(TcpStream::connect(server.tls())).await.unwrap();
     let name = ServerName::try_from("example.com").unwrap();
     let tls = within(TlsConnector::from(Arc::new(config)).connect(name, tcp))

@@ -13,7 +13,7 @@ mod rsa_only;
 /// The build's crypto provider with its own defaults, for the tests' clients and servers.
 pub use wellknownd_shared::default_provider as provider;
 
-pub use rsa_only::RsaOnly;
+pub use rsa_only::client as rsa_only_client;
 
 use std::future::Future;
 use std::io::{BufRead, BufReader};

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
-use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
@@ -169,18 +168,7 @@ pub async fn get_as(
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .unwrap();
-    let mut config = match rsa_only {
-        false => builder.with_root_certificates(roots).with_no_client_auth(),
-        true => {
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .unwrap();
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(super::RsaOnly(webpki)))
-                .with_no_client_auth()
-        }
-    };
+    let mut config = super::rsa_only_client(builder, roots, provider, rsa_only);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let tcp = within(TcpStream::connect(addr))
         .await

@@ -11,7 +11,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 /// A verifier that checks the chain as usual but tells the server it verifies only RSA
 /// signatures: the ClientHello then offers RSA schemes alone, as an old client does.
 #[derive(Debug)]
-pub struct RsaOnly(pub Arc<WebPkiServerVerifier>);
+struct RsaOnly(Arc<WebPkiServerVerifier>);
 
 impl ServerCertVerifier for RsaOnly {
     fn verify_server_cert(
@@ -51,5 +51,26 @@ impl ServerCertVerifier for RsaOnly {
             .into_iter()
             .filter(rsa)
             .collect()
+    }
+}
+
+/// A client config trusting `roots`, as a client that verifies only RSA when `rsa_only`.
+pub fn client(
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>,
+    roots: rustls::RootCertStore,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    rsa_only: bool,
+) -> rustls::ClientConfig {
+    match rsa_only {
+        false => builder.with_root_certificates(roots).with_no_client_auth(),
+        true => {
+            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(RsaOnly(webpki)))
+                .with_no_client_auth()
+        }
     }
 }
