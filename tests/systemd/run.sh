@@ -267,6 +267,44 @@ in_ct systemctl restart wellknownd.service
 sleep 1
 loop_stop "systemctl restart"
 
+# --- session tickets across a restart: tls.ticket_key_file as a credential -----------------
+# README's way under the packaged units: the root-owned 0600 key file handed to the dynamic
+# user by a LoadCredential= drop-in, named relative to the credentials. A ticket issued before
+# a restart resumes after it; without the file (each process has keys of its own) it cannot.
+in_ct mkdir -p /run/systemd/system/wellknownd.service.d
+openssl rand -base64 48 >"$work/etc/ticket.keys"
+chmod 600 "$work/etc/ticket.keys"
+drop_in=/run/systemd/system/wellknownd.service.d/tickets.conf
+in_ct sh -c "printf '[Service]\nLoadCredential=ticket.keys:/etc/wellknownd/ticket.keys\n' >$drop_in"
+sed -i 's/^private_key = "privkey.pem"$/&\nticket_key_file = "ticket.keys"/' "$work/etc/config.toml"
+in_ct systemctl daemon-reload
+restart_ct() {
+    in_ct systemctl restart wellknownd.service
+    curl_ct https://example.com/.well-known/matrix/server >/dev/null || fail "not serving after restart"
+}
+# Prints "New," or "Reused,": a handshake with the ticket a process started with this unit and
+# config gave, to the next process.
+resumed_after_restart() {
+    local request='GET /.well-known/matrix/server HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n' out
+    tls() { printf "$request" | in_net timeout 10 openssl s_client -connect 127.0.0.1:443 \
+        -servername example.com -CAfile "$work/certs/ca.crt" -ign_eof "$@" 2>/dev/null; }
+    restart_ct
+    rm -f "$work/session.pem"
+    tls -sess_out "$work/session.pem" >/dev/null
+    [ -s "$work/session.pem" ] || fail "no session ticket saved"
+    restart_ct
+    out=$(tls -sess_in "$work/session.pem")
+    grep -m1 -oE '^(New|Reused),' <<<"$out" || true
+}
+[ "$(resumed_after_restart)" = "Reused," ] || fail "a ticket from before the restart did not resume"
+[ "$(in_ct systemctl is-active wellknownd.service)" = active ] || fail "not active with the ticket key file"
+in_ct rm "$drop_in"
+sed -i '/^ticket_key_file = /d' "$work/etc/config.toml"
+in_ct systemctl daemon-reload
+[ "$(resumed_after_restart)" = "New," ] || fail "a ticket resumed across a restart without the key file"
+rm "$work/etc/ticket.keys"
+ok "ticket_key_file as a LoadCredential= drop-in: a ticket from before a restart resumes after it (and does not without it)"
+
 # --- upgrade under load ---------------------------------------------------------------------
 # dpkg -i of a newer build: the service restarts with the new binary, the socket (and so the
 # port) stays, the admin's config is untouched.
