@@ -1,6 +1,7 @@
-//! The ACME client (RFC 8555): for every domain whose certificate comes from `[acme]`, order
-//! one when there is none, renew it `renew_before_days` ahead (or when the CA's renewal
-//! information says), retry failures with back-off. Everything it produces goes into
+//! The ACME client (RFC 8555): for every domain whose certificate comes from `[acme]`, and
+//! each of `acme.key_types`, order a certificate when there is none, renew it
+//! `renew_before_days` ahead (or when the CA's renewal information says), retry failures
+//! with back-off. Everything it produces goes into
 //! `state_dir` ([`store`]): certificates, pending challenges and [`Status`]. The server
 //! serves from there, whether this runs inside the daemon (the standalone unit) or as
 //! `wellknownd acme` in a unit of its own (the socket-activated daemon has no network).
@@ -71,7 +72,7 @@ struct Managed {
     ari: Option<(i64, i64)>,
 }
 
-async fn manage(acme: Acme, mut domains: Vec<Managed>, listeners: Listeners) {
+async fn manage(acme: Acme, mut managed: Vec<Managed>, listeners: Listeners) {
     let store = loop {
         match Store::open(&acme).await {
             Ok(store) => break store,
@@ -89,11 +90,11 @@ async fn manage(acme: Acme, mut domains: Vec<Managed>, listeners: Listeners) {
     status.directory = acme.directory.clone();
     status
         .domains
-        .retain(|label, _| domains.iter().any(|d| &d.label == label));
+        .retain(|label, _| managed.iter().any(|d| &d.label == label));
     let mut account = None;
     loop {
         let mut next = now_secs() + RECHECK_SECS;
-        for d in &mut domains {
+        for d in &mut managed {
             let entry = status.domains.entry(d.label.clone()).or_default();
             d.step(&store, &mut account, listeners, entry).await;
             next = next.min(entry.next_attempt.unwrap_or(next));
