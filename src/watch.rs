@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::acme::Status;
 use crate::challenges::{Pending, Watcher};
 use crate::civil::{format_utc, now_secs};
-use crate::config::{Config, TlsPaths};
+use crate::config::{Acme, Config, TlsPaths};
 use crate::log;
 use crate::metrics::{CertificateExpiry, Metrics};
 use crate::tls::Pair;
@@ -104,9 +104,7 @@ impl Watch {
         waiting: &[TlsPaths],
     ) -> Vec<String> {
         let directory = config.acme.as_ref().map_or("", |a| a.directory.as_str());
-        // An ACME certificate's key (`acme <name>`, `acme <name> rsa-2048`: config's
-        // `Acme::certificate`) holds its status key after the prefix.
-        let labels = waiting.iter().filter_map(|w| w.key.strip_prefix("acme "));
+        let labels = waiting.iter().filter_map(Acme::status_key_of);
         let mut notes: Vec<String> = labels
             .map(|label| {
                 let status = self.status.domains.get(label);

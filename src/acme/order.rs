@@ -1,6 +1,6 @@
 //! One order for one name (RFC 8555 §7.4): authorize it with the configured challenge,
-//! finalize with the CSR of a fresh key of the wanted type, download the chain. The challenge files are removed
-//! however the order ends.
+//! finalize with the CSR of a fresh key of the wanted type, download the chain. The
+//! challenge files are removed however the order ends.
 
 use std::path::PathBuf;
 

@@ -184,6 +184,10 @@ impl KeyType {
     }
 }
 
+/// How an ACME certificate's [`TlsPaths::key`] begins (`acme example.com`): what logs, metrics
+/// and `check` call it.
+const ACME_PREFIX: &str = "acme ";
+
 /// `[acme]`, validated. The layout of `state_dir` is defined here, since the server (which
 /// reads it) and the ACME client (which writes it) may be different processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,19 +208,22 @@ impl Acme {
     /// so an upgrade keeps its certificate), `certificates/rsa-2048/<name>.pem` for RSA (a
     /// directory: every label, `rsa-2048` too, is a valid domain name's).
     pub fn certificate(&self, name: &str, key: KeyType) -> TlsPaths {
-        let dir = self.state_dir.join("certificates");
-        let (file, label) = match key {
-            KeyType::EcdsaP256 => (dir.join(format!("{name}.pem")), format!("acme {name}")),
-            KeyType::Rsa2048 => (
-                self.rsa_certificates().join(format!("{name}.pem")),
-                format!("acme {name} rsa-2048"),
-            ),
+        let dir = match key {
+            KeyType::EcdsaP256 => self.state_dir.join("certificates"),
+            KeyType::Rsa2048 => self.rsa_certificates(),
         };
+        let file = dir.join(format!("{name}.pem"));
         TlsPaths {
-            key: label,
+            key: format!("{ACME_PREFIX}{}", Acme::status_key(name, key)),
             certificate: file.clone(),
             private_key: file,
         }
+    }
+
+    /// The [`Acme::status_key`] of a certificate [`Acme::certificate`] named; `None` for
+    /// certificate files of the config's own.
+    pub fn status_key_of(paths: &TlsPaths) -> Option<&str> {
+        paths.key.strip_prefix(ACME_PREFIX)
     }
 
     /// A domain's certificates, one per configured key type, cheapest first.
