@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::acme::{BIN, NAMES, ORDER, Setup, assert_served, rewrite_renew_before};
+use common::acme::{NAMES, ORDER, Setup, assert_served, rewrite_renew_before};
 use common::kill;
 use common::pebble;
 
@@ -61,12 +59,7 @@ async fn obtain_and_restart(challenge: &str) {
             Some(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
         }
     }
-    let check = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let check = String::from_utf8_lossy(&check.stdout);
+    let check = common::acme::check(&config);
     let source = format!("  certificate: ACME from {}, issued ", pebble.directory());
     assert_eq!(check.matches(&source).count(), 2, "{check}");
     assert!(check.contains(", renews "), "{check}");

@@ -72,12 +72,7 @@ async fn a_ca_rejecting_every_nonce_backs_off_and_the_names_wait_without_a_certi
     )
     .await;
     assert!(health.starts_with("HTTP/1.1 200 OK\r\n"), "{health}");
-    let check = std::process::Command::new(common::acme::BIN)
-        .args(["check", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let check = String::from_utf8_lossy(&check.stdout);
+    let check = common::acme::check(&config);
     let waiting = format!(
         "  certificate: waiting for a certificate for a.test from {}",
         pebble.directory()

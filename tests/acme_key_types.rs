@@ -8,9 +8,8 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
-use common::acme::{BIN, NAMES, ORDER, Setup};
+use common::acme::{NAMES, ORDER, Setup};
 use common::{kill, pebble};
 
 /// The DER of the OIDs a leaf's SubjectPublicKeyInfo names: rsaEncryption (1.2.840.113549.1.1.1)
@@ -72,12 +71,7 @@ async fn both_key_types_are_ordered_stored_and_each_client_gets_the_one_it_verif
         assert_eq!(mode(&format!("certificates/{n}.pem")), 0o600);
         assert_eq!(mode(&format!("certificates/rsa-2048/{n}.pem")), 0o600);
     }
-    let check = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let check = String::from_utf8_lossy(&check.stdout);
+    let check = common::acme::check(&config);
     for key in ["ecdsa-p256", "rsa-2048"] {
         let source = format!("{key}: ACME from {}, issued ", pebble.directory());
         assert_eq!(check.matches(&source).count(), 2, "{check}");

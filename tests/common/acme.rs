@@ -89,6 +89,16 @@ impl Setup {
     }
 }
 
+/// What `wellknownd check --config config` prints.
+pub fn check(config: &std::path::Path) -> String {
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Both documents served over a certificate from pebble, for each name.
 pub async fn assert_served(
     setup: &Setup,
